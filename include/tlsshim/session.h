@@ -1,0 +1,139 @@
+/*
+ * session.h - one wrapped TCP connection and its TLS session.
+ *
+ * A session is created when connect() or accept() hands the program a
+ * connection that a policy rule matches.  No TLS byte is sent then: the
+ * handshake runs on the first I/O, in whichever process does it (servers
+ * accept and fork; the child talks).  The session is shared by every
+ * descriptor dup'd from the first one and ends when the last is closed.
+ *
+ * Threads: one thread may block reading while another writes.  The SSL
+ * object is used only under |lock|, and the lock is never held while
+ * waiting for the socket: the shim's BIO is non-blocking and the blocking
+ * behaviour the program asked for (O_NONBLOCK or not, SO_RCVTIMEO,
+ * SO_SNDTIMEO) is emulated by polling outside the lock.
+ *
+ * Functions that return ssize_t or int return a count or 0 on success and
+ * a negative errno on failure, so that the interposed calls can hand it on.
+ */
+#ifndef TLSSHIM_SESSION_H
+#define TLSSHIM_SESSION_H
+
+#include "tlsshim/boring.h"
+#include "tlsshim/policy.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+/* SESSION_WHAT_MAX bounds the text that names a connection in logs. */
+#define SESSION_WHAT_MAX 384
+
+enum session_state {
+    SESSION_PENDING,     /* wrapped, no TLS byte sent or received yet */
+    SESSION_HANDSHAKING, /* handshake started, not finished */
+    SESSION_OPEN,        /* handshake done; data flows */
+    SESSION_FAILED,      /* handshake or stream failed: I/O gives |error| */
+};
+
+/* One wrapped connection.  Fields below |lock| are guarded by it. */
+struct session {
+    atomic_int refs; /* fdtable slots plus calls in progress */
+    int nfds;        /* fdtable slots; guarded by the table lock */
+
+    const struct policy_rule *rule; /* the rule that matched */
+    SSL_CTX *ctx;                   /* that rule's context (owned by init) */
+    bool tls_client;                /* this end sends the ClientHello */
+    char name[256];                 /* name for SNI and verification, or "" */
+    bool name_is_ip;                /* |name| is an address: IP SAN, no SNI */
+    char what[SESSION_WHAT_MAX];    /* "connect 1.2.3.4:443 (host)" for logs */
+
+    pthread_mutex_t lock;     /* serialises use of |ssl| and the fields
+                               * below */
+    enum session_state state; /* where the connection is */
+    int error;                /* SESSION_FAILED: the errno to report */
+    SSL *ssl;                 /* created at the first handshake step */
+    int io_fd;                /* descriptor the BIO uses for this call */
+    int io_errno;             /* errno of the BIO's last failed syscall */
+    pid_t owner;              /* process that ran the handshake */
+    bool sent_close_notify;   /* our close_notify is out */
+    bool peer_closed;         /* the peer's close_notify arrived */
+};
+
+/* session_global_init prepares what all sessions share (the BIO method).
+ * Called once at start-up after BoringSSL is loaded; returns 0 or -1. */
+int session_global_init(void);
+
+/* session_new allocates a PENDING session for descriptor |fd| (only used
+ * for the log line) that rule |rule| with context |ctx| matched.  |peer| is
+ * the remote address as the program sees it; |local| the local one;
+ * |resolved| the name the program resolved for |peer| or NULL.  |verb| is
+ * "connect" or "accept".  Returns NULL when out of memory.  The caller owns
+ * one reference. */
+struct session *session_new(int fd, const struct policy_rule *rule,
+                            SSL_CTX *ctx, const struct sockaddr *peer,
+                            const struct sockaddr *local, const char *resolved,
+                            const char *verb);
+
+/* session_ref takes one more reference to |s|. */
+void session_ref(struct session *s);
+
+/* session_unref drops a reference, freeing |s| with the last one.  NULL is
+ * allowed. */
+void session_unref(struct session *s);
+
+/* session_read reads up to |len| bytes of plaintext through descriptor |fd|
+ * into |buf|, running the handshake first if needed.  |flags| may hold
+ * MSG_PEEK, MSG_DONTWAIT and MSG_WAITALL.  Returns the count, 0 at the
+ * peer's close_notify, -EAGAIN when the socket is non-blocking (or the
+ * timeout ran out) and nothing is ready, -EINTR when a signal interrupted a
+ * wait, -ECONNRESET when the stream was cut without close_notify, or the
+ * handshake's error. */
+ssize_t session_read(struct session *s, int fd, void *buf, size_t len,
+                     int flags);
+
+/* session_write sends |len| bytes of |buf| through |fd| as TLS records,
+ * running the handshake first if needed.  A blocking socket sends
+ * everything unless interrupted; a non-blocking one (or MSG_DONTWAIT) may
+ * send part and returns -EAGAIN if it can send nothing.  |flags| may hold
+ * MSG_DONTWAIT and MSG_NOSIGNAL; without MSG_NOSIGNAL a write on a closed
+ * connection raises SIGPIPE, as the kernel would.  Returns the count sent or
+ * a negative errno. */
+ssize_t session_write(struct session *s, int fd, const void *buf, size_t len,
+                      int flags);
+
+/* session_handshake runs the handshake to completion through |fd|,
+ * honouring the rule's timeout (and not O_NONBLOCK: the handshake of a
+ * non-blocking socket also blocks, up to that timeout).  Returns 0, or the
+ * negative errno the program will see, after logging why. */
+int session_handshake(struct session *s, int fd);
+
+/* session_pending returns how many decrypted bytes wait inside the session,
+ * or 1 if the session has failed or the peer closed (a read would not
+ * block). */
+size_t session_pending(struct session *s);
+
+/* session_readable returns how many plaintext bytes a read through |fd|
+ * would return without blocking, decrypting a record that has fully
+ * arrived if nothing is buffered yet (for ioctl(FIONREAD)).  Runs the
+ * handshake first if needed; returns a negative errno if that fails. */
+int session_readable(struct session *s, int fd);
+
+/* session_wants_kick reports whether |s| is a TLS client that has not
+ * sent its ClientHello yet: a program that waits to read first (the server
+ * speaks first in SMTP, FTP, POP3) needs the handshake started for it. */
+bool session_wants_kick(struct session *s);
+
+/* session_shutdown sends close_notify (once) through |fd| without
+ * blocking.  Used by shutdown(SHUT_WR/SHUT_RDWR) and by the close of the
+ * last descriptor in the process that owns the session. */
+void session_shutdown(struct session *s, int fd);
+
+/* session_close_last is called when the last descriptor of |s| in this
+ * process is about to be closed: it sends close_notify if this process ran
+ * the handshake. */
+void session_close_last(struct session *s, int fd);
+
+#endif /* TLSSHIM_SESSION_H */

@@ -1,0 +1,28 @@
+/*
+ * streams.h - stdio on a wrapped socket.
+ *
+ * Programs such as tnftp, inetutils-ftp and busybox wget fdopen() their
+ * socket and use fgets()/fprintf().  glibc's stdio reads and writes through
+ * internal calls that no interposed read() or write() sees, so such a
+ * stream would carry plaintext.  streams_fdopen() returns instead a stream
+ * made with fopencookie() whose I/O goes through the session.  Such a
+ * stream has no descriptor of its own, so fileno() must be answered from
+ * the table kept here.
+ */
+#ifndef TLSSHIM_STREAMS_H
+#define TLSSHIM_STREAMS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* streams_fdopen returns a stream over the wrapped socket |fd| opened with
+ * |mode|, or NULL with errno set (EINVAL for a bad mode, ENOMEM).
+ * Closing the stream closes |fd|, as fclose() of an fdopen()ed stream
+ * does. */
+FILE *streams_fdopen(int fd, const char *mode);
+
+/* streams_fileno sets |*out_fd| to the socket under |stream| and returns
+ * true if |stream| was made by streams_fdopen, else returns false. */
+bool streams_fileno(FILE *stream, int *out_fd);
+
+#endif /* TLSSHIM_STREAMS_H */

@@ -1,0 +1,126 @@
+/*
+ * boring.c - load Debian's BoringSSL privately and fill the |bssl| table.
+ *
+ * Why RTLD_DEEPBIND: BoringSSL and OpenSSL 3 export the same unversioned
+ * names.  Without it, BoringSSL's own internal references (libssl to
+ * libcrypto) could bind to an OpenSSL already loaded in the program, and
+ * crash.  With RTLD_LOCAL the program's OpenSSL references can never bind to
+ * BoringSSL either.  dlmopen() would give a separate namespace, but then a
+ * second libc is loaded and BoringSSL's thread-local error state breaks.
+ */
+#include "tlsshim/boring.h"
+
+#include <dlfcn.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+
+struct boring_api bssl;
+
+static bool boring_ready;
+
+/* boring_symbols maps each name in BORING_FUNCTIONS to its slot in |bssl|.
+ * Every member of struct boring_api is a function pointer, so each slot can
+ * be written through a void pointer. */
+#define BORING_ENTRY(name) { #name, offsetof(struct boring_api, name) },
+static const struct {
+    const char *name;
+    size_t offset;
+} boring_symbols[] = { BORING_FUNCTIONS(BORING_ENTRY) };
+#undef BORING_ENTRY
+
+static const char *
+boring_dir(void)
+{
+    const char *dir =
+        getauxval(AT_SECURE) ? NULL : getenv("TLSSHIM_BORINGSSL_DIR");
+
+    return dir != NULL && *dir != '\0' ? dir : BORING_DIR;
+}
+
+/* boring_open loads DIR/NAME into its own lookup scope. */
+static void *
+boring_open(const char *dir, const char *name, char *err, size_t err_len)
+{
+    char path[512];
+    void *handle;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+    if (handle == NULL) {
+        snprintf(
+            err, err_len,
+            "BoringSSL not found: cannot load %s: %s (install the Debian package android-libboringssl)",
+            path, dlerror());
+    }
+    return handle;
+}
+
+int
+boring_load(char *err, size_t err_len)
+{
+    const char *dir = boring_dir();
+    void *crypto;
+    void *ssl;
+
+    if (boring_ready) {
+        return 0;
+    }
+
+    /* libcrypto first, so that libssl's dependency resolves to this very
+     * copy inside the same private scope. */
+    crypto = boring_open(dir, BORING_CRYPTO_NAME, err, err_len);
+    if (crypto == NULL) {
+        return -1;
+    }
+    ssl = boring_open(dir, BORING_SSL_NAME, err, err_len);
+    if (ssl == NULL) {
+        dlclose(crypto);
+        return -1;
+    }
+
+    for (size_t i = 0; i < sizeof(boring_symbols) / sizeof(*boring_symbols);
+         i++) {
+        void **slot = (void **)((char *)&bssl + boring_symbols[i].offset);
+
+        *slot = dlsym(ssl, boring_symbols[i].name);
+        if (*slot == NULL) {
+            *slot = dlsym(crypto, boring_symbols[i].name);
+        }
+        if (*slot == NULL) {
+            snprintf(err, err_len,
+                     "BoringSSL in %s lacks %s: unsupported version", dir,
+                     boring_symbols[i].name);
+            memset(&bssl, 0, sizeof(bssl));
+            return -1;
+        }
+    }
+
+    boring_ready = true;
+    return 0;
+}
+
+bool
+boring_loaded(void)
+{
+    return boring_ready;
+}
+
+char *
+boring_last_error(char *out, size_t out_len, const char *fallback)
+{
+    uint32_t code = bssl.ERR_peek_last_error();
+    const char *reason = code != 0 ? bssl.ERR_reason_error_string(code) : NULL;
+
+    if (reason != NULL) {
+        snprintf(out, out_len, "%s", reason);
+    } else if (code != 0) {
+        bssl.ERR_error_string_n(code, out, out_len);
+    } else {
+        snprintf(out, out_len, "%s", fallback);
+    }
+    bssl.ERR_clear_error();
+    return out;
+}

@@ -1,0 +1,140 @@
+/*
+ * init.c - load everything the shim needs, once, at start-up.
+ *
+ * A process without TLSSHIM_POLICY pays for one getenv().  A process with a
+ * policy loads BoringSSL and builds every rule's context here, because the
+ * program may chroot() (vsftpd does) or drop privileges before its first
+ * connection, after which the files could not be read.
+ */
+#include "tlsshim/init.h"
+
+#include "tlsshim/fdtable.h"
+#include "tlsshim/log.h"
+#include "tlsshim/real.h"
+#include "tlsshim/session.h"
+#include "tlsshim/tlsctx.h"
+#include "tlsshim/wrap.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+atomic_bool init_active;
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static struct policy *init_policy;
+static SSL_CTX **init_ctxs;
+
+/* init_fatal logs |msg| (which may hold several lines) and ends the
+ * process: running the program without the protection its policy asks for
+ * would send its data in the clear. */
+static void
+init_fatal(const char *msg)
+{
+    const char *line = msg;
+
+    /* One line per problem; the last also says what happens now, so that a
+     * single problem gives a single line. */
+    while (*line != '\0') {
+        size_t len = strcspn(line, "\n");
+        bool last = line[len] == '\0' || line[len + 1] == '\0';
+
+        log_msg(
+            LOG_LEVEL_ERROR, "%.*s%s", (int)len, line,
+            last
+                ? "; not running the program without the protection its policy asks for"
+                : "");
+        line += len;
+        line += *line == '\n';
+    }
+    _exit(2);
+}
+
+/* init_inherited_sockets wraps a connection this process was started
+ * with on fds 0 and 1, as inetd, tcpsvd or a forking server that dup2()s
+ * the connection before exec hand it over.  When both are the same socket
+ * they share one session. */
+static void
+init_inherited_sockets(void)
+{
+    struct stat st0;
+    struct stat st1;
+
+    if (fstat(0, &st0) == 0 && S_ISSOCK(st0.st_mode)) {
+        wrap_recognise(0);
+    }
+    if (fstat(1, &st1) != 0 || !S_ISSOCK(st1.st_mode)) {
+        return;
+    }
+    if (S_ISSOCK(st0.st_mode) && st0.st_dev == st1.st_dev &&
+        st0.st_ino == st1.st_ino) {
+        fdtable_dup(0, 1);
+    } else {
+        wrap_recognise(1);
+    }
+}
+
+static void
+init_run(void)
+{
+    const char *path = getenv("TLSSHIM_POLICY");
+    char err[4096];
+
+    real_resolve();
+    log_init();
+    if (path == NULL || *path == '\0') {
+        return;
+    }
+
+    if (policy_load(path, &init_policy, err, sizeof(err)) != 0) {
+        init_fatal(err);
+    }
+    if (init_policy->rules_len == 0) {
+        log_msg(LOG_LEVEL_DEBUG, "policy %s has no rules", path);
+        return;
+    }
+    if (boring_load(err, sizeof(err)) != 0 || session_global_init() != 0) {
+        init_fatal(err);
+    }
+
+    init_ctxs = calloc(init_policy->rules_len, sizeof(*init_ctxs));
+    if (init_ctxs == NULL) {
+        init_fatal("out of memory");
+    }
+    for (size_t i = 0; i < init_policy->rules_len; i++) {
+        if (tlsctx_new(&init_policy->rules[i], &init_ctxs[i], err,
+                       sizeof(err)) != 0) {
+            init_fatal(err);
+        }
+    }
+    log_msg(LOG_LEVEL_DEBUG, "policy %s: %zu rules loaded", path,
+            init_policy->rules_len);
+    atomic_store_explicit(&init_active, true, memory_order_release);
+    init_inherited_sockets();
+}
+
+void
+init_ensure(void)
+{
+    pthread_once(&init_once, init_run);
+}
+
+const struct policy_rule *
+init_match(enum policy_kind kind, const struct sockaddr *sa, socklen_t sa_len,
+           const char *name, SSL_CTX **out_ctx)
+{
+    const struct policy_rule *rule =
+        policy_match(init_policy, kind, sa, sa_len, name);
+
+    *out_ctx = rule != NULL ? init_ctxs[rule - init_policy->rules] : NULL;
+    return rule;
+}
+
+__attribute__((constructor)) static void
+init_constructor(void)
+{
+    init_ensure();
+}

@@ -1,0 +1,834 @@
+/*
+ * session.c - one TLS connection: handshake, read, write, close_notify.
+ *
+ * BoringSSL reaches the socket through a BIO of our own that calls the real
+ * recv()/send() with MSG_DONTWAIT (and MSG_NOSIGNAL), so no SSL call ever
+ * blocks while holding the session lock.  When the SSL object wants the
+ * socket, the lock is released and the calling thread waits in poll() with
+ * the timeout the program's socket options ask for; another thread can
+ * write in the meantime.
+ */
+#include "tlsshim/session.h"
+
+#include "tlsshim/addr.h"
+#include "tlsshim/log.h"
+#include "tlsshim/real.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static BIO_METHOD *session_bio_method;
+
+/* --- the BIO over the real socket calls --- */
+
+static int
+session_bio_read(BIO *bio, char *out, int len)
+{
+    struct session *s = bssl.BIO_get_data(bio);
+    ssize_t n;
+
+    bssl.BIO_clear_retry_flags(bio);
+    do {
+        n = libc.recv(s->io_fd, out, (size_t)len, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            bssl.BIO_set_retry_read(bio);
+        } else {
+            s->io_errno = errno;
+        }
+        return -1;
+    }
+    return (int)n;
+}
+
+static int
+session_bio_write(BIO *bio, const char *in, int len)
+{
+    struct session *s = bssl.BIO_get_data(bio);
+    ssize_t n;
+
+    bssl.BIO_clear_retry_flags(bio);
+    do {
+        n = libc.send(s->io_fd, in, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            bssl.BIO_set_retry_write(bio);
+        } else {
+            s->io_errno = errno;
+        }
+        return -1;
+    }
+    return (int)n;
+}
+
+static long
+session_bio_ctrl(BIO *bio, int cmd, long num, void *ptr)
+{
+    (void)bio;
+    (void)num;
+    (void)ptr;
+    /* Records go straight to the socket: there is never anything to flush,
+     * and BoringSSL treats a flush that fails as a write error. */
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+int
+session_global_init(void)
+{
+    session_bio_method = bssl.BIO_meth_new(BIO_TYPE_SOCKET, "tlsshim");
+    if (session_bio_method == NULL ||
+        !bssl.BIO_meth_set_read(session_bio_method, session_bio_read) ||
+        !bssl.BIO_meth_set_write(session_bio_method, session_bio_write) ||
+        !bssl.BIO_meth_set_ctrl(session_bio_method, session_bio_ctrl)) {
+        return -1;
+    }
+    return 0;
+}
+
+/* --- life cycle --- */
+
+struct session *
+session_new(int fd, const struct policy_rule *rule, SSL_CTX *ctx,
+            const struct sockaddr *peer, const struct sockaddr *local,
+            const char *resolved, const char *verb)
+{
+    struct session *s = calloc(1, sizeof(*s));
+    char peer_text[ADDR_TEXT_MAX];
+    char local_text[ADDR_TEXT_MAX];
+    unsigned char ip[16];
+
+    (void)fd;
+    if (s == NULL) {
+        return NULL;
+    }
+    atomic_init(&s->refs, 1);
+    pthread_mutex_init(&s->lock, NULL);
+    s->rule = rule;
+    s->ctx = ctx;
+    s->tls_client = rule->tls_client;
+    s->state = SESSION_PENDING;
+
+    /* The name to send and verify: the policy's, else the one the program
+     * resolved, else the address itself (checked against IP SANs). */
+    if (rule->server_name != NULL) {
+        snprintf(s->name, sizeof(s->name), "%s", rule->server_name);
+    } else if (resolved != NULL && *resolved != '\0') {
+        snprintf(s->name, sizeof(s->name), "%s", resolved);
+    } else {
+        addr_format_host(peer, s->name, sizeof(s->name));
+    }
+    s->name_is_ip = inet_pton(AF_INET, s->name, ip) == 1 ||
+                    inet_pton(AF_INET6, s->name, ip) == 1;
+
+    addr_format(peer, peer_text, sizeof(peer_text));
+    if (strcmp(verb, "accept") == 0) {
+        snprintf(s->what, sizeof(s->what), "accept %s on %s", peer_text,
+                 addr_format(local, local_text, sizeof(local_text)));
+    } else if (resolved != NULL && *resolved != '\0') {
+        snprintf(s->what, sizeof(s->what), "%s %s (%s)", verb, peer_text,
+                 resolved);
+    } else {
+        snprintf(s->what, sizeof(s->what), "%s %s", verb, peer_text);
+    }
+    return s;
+}
+
+void
+session_ref(struct session *s)
+{
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+}
+
+void
+session_unref(struct session *s)
+{
+    if (s == NULL ||
+        atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1) {
+        return;
+    }
+    if (s->ssl != NULL) {
+        bssl.SSL_free(s->ssl);
+    }
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+/* --- waiting for the socket, as the program's own call would --- */
+
+static long
+session_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static bool
+session_fd_nonblocking(int fd)
+{
+    int fl = libc.fcntl(fd, F_GETFL);
+
+    return fl >= 0 && (fl & O_NONBLOCK) != 0;
+}
+
+/* session_timeout_ms returns SO_RCVTIMEO or SO_SNDTIMEO of |fd| in
+ * milliseconds, or -1 for none. */
+static int
+session_timeout_ms(int fd, int optname)
+{
+    struct timeval tv;
+    socklen_t len = sizeof(tv);
+
+    if (getsockopt(fd, SOL_SOCKET, optname, &tv, &len) != 0 ||
+        (tv.tv_sec == 0 && tv.tv_usec == 0)) {
+        return -1;
+    }
+    if (tv.tv_sec > INT_MAX / 1000 - 1) {
+        return INT_MAX;
+    }
+    return (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
+}
+
+/* session_wait waits until |fd| is ready for |events| (an error or hang-up
+ * counts as ready: the next SSL call reports it).  Returns 0, -EAGAIN when
+ * |timeout_ms| ran out, or -EINTR. */
+static int
+session_wait(int fd, short events, int timeout_ms)
+{
+    struct pollfd pfd = { .fd = fd, .events = events };
+    int n = libc.poll(&pfd, 1, timeout_ms);
+
+    if (n < 0) {
+        return -errno;
+    }
+    return n == 0 ? -EAGAIN : 0;
+}
+
+/* --- the handshake --- */
+
+/* session_peer_names writes the DNS and IP names of |cert| (or its subject
+ * when it has no SAN) into |out|, for a "certificate is for ..." message. */
+static void
+session_peer_names(X509 *cert, char *out, size_t out_len)
+{
+    GENERAL_NAMES *sans =
+        bssl.X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; sans != NULL && i < bssl.sk_num((void *)sans); i++) {
+        const GENERAL_NAME *gn = bssl.sk_value((void *)sans, i);
+        char text[256];
+
+        if (gn->type == GEN_DNS) {
+            snprintf(text, sizeof(text), "%.*s",
+                     bssl.ASN1_STRING_length(gn->d.dNSName),
+                     (const char *)bssl.ASN1_STRING_get0_data(gn->d.dNSName));
+        } else if (gn->type == GEN_IPADD) {
+            int len = bssl.ASN1_STRING_length(gn->d.iPAddress);
+            const void *ip = bssl.ASN1_STRING_get0_data(gn->d.iPAddress);
+
+            if (inet_ntop(len == 4 ? AF_INET : AF_INET6, ip, text,
+                          sizeof(text)) == NULL) {
+                continue;
+            }
+        } else {
+            continue;
+        }
+        used += (size_t)snprintf(out + used, out_len - used, "%s%s",
+                                 used > 0 ? ", " : "", text);
+        if (used >= out_len) {
+            break;
+        }
+    }
+    if (sans != NULL) {
+        bssl.GENERAL_NAMES_free(sans);
+    }
+    if (out[0] == '\0') {
+        bssl.X509_NAME_oneline(bssl.X509_get_subject_name(cert), out,
+                               (int)out_len);
+    }
+}
+
+/* session_fail marks |s| failed with |err|, logs |reason| once, and cuts
+ * the TCP connection so that an event loop sees it end.  Lock held. */
+static int
+session_fail(struct session *s, int fd, int err, const char *reason)
+{
+    s->state = SESSION_FAILED;
+    s->error = err;
+    log_msg(LOG_LEVEL_WARN, "fd %d: %s: %s", fd, s->what, reason);
+    libc.shutdown(fd, SHUT_RDWR);
+    return -err;
+}
+
+/* session_handshake_error explains a failed SSL_do_handshake in words and
+ * picks the errno the program sees.  Lock held. */
+static int
+session_handshake_error(struct session *s, int fd, int ssl_error)
+{
+    uint32_t code = bssl.ERR_peek_last_error();
+    int reason = ERR_GET_REASON(code);
+    long verify = bssl.SSL_get_verify_result(s->ssl);
+    char text[768];
+    char detail[512];
+
+    if (verify != X509_V_OK &&
+        (s->tls_client || s->rule->client_auth != POLICY_CLIENT_AUTH_NONE)) {
+        const char *whose =
+            s->tls_client ? "certificate" : "client certificate";
+
+        if (verify == X509_V_ERR_HOSTNAME_MISMATCH ||
+            verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+            X509 *cert = bssl.SSL_get_peer_certificate(s->ssl);
+
+            if (cert != NULL) {
+                session_peer_names(cert, detail, sizeof(detail));
+                bssl.X509_free(cert);
+            } else {
+                snprintf(detail, sizeof(detail), "another name");
+            }
+            snprintf(
+                text, sizeof(text),
+                "%s verify failed: name mismatch, certificate is for %s (expected %s)",
+                whose, detail, s->name);
+        } else {
+            snprintf(text, sizeof(text), "%s verify failed: %s", whose,
+                     bssl.X509_verify_cert_error_string(verify));
+        }
+        bssl.ERR_clear_error();
+        return session_fail(s, fd, ECONNREFUSED, text);
+    }
+
+    if (ssl_error == SSL_ERROR_SYSCALL || ssl_error == SSL_ERROR_ZERO_RETURN ||
+        (code == 0 && ssl_error == SSL_ERROR_SSL)) {
+        if (s->io_errno != 0) {
+            snprintf(text, sizeof(text), "TLS handshake failed: %s",
+                     strerror(s->io_errno));
+        } else {
+            snprintf(
+                text, sizeof(text),
+                "TLS handshake failed: peer closed the connection (does it speak TLS, and accept this %s?)",
+                s->tls_client ? "client" : "server");
+        }
+        bssl.ERR_clear_error();
+        return session_fail(s, fd, ECONNRESET, text);
+    }
+
+    if (reason == SSL_R_WRONG_VERSION_NUMBER && s->tls_client) {
+        snprintf(
+            text, sizeof(text),
+            "TLS handshake failed: peer does not speak TLS (it answered in plaintext or with an unknown protocol)");
+    } else if (reason == SSL_R_HTTP_REQUEST ||
+               reason == SSL_R_WRONG_VERSION_NUMBER) {
+        snprintf(
+            text, sizeof(text),
+            "TLS handshake failed: peer does not speak TLS (it sent plaintext%s)",
+            reason == SSL_R_HTTP_REQUEST ? ": an HTTP request" : "");
+    } else if (reason == SSL_R_UNSUPPORTED_PROTOCOL) {
+        snprintf(
+            text, sizeof(text),
+            "TLS handshake failed: no TLS version in common (this end accepts TLS %s and newer)",
+            s->rule->min_version == POLICY_TLS1_3 ? "1.3" : "1.2");
+    } else if (reason == SSL_R_NO_SHARED_CIPHER) {
+        snprintf(text, sizeof(text),
+                 "TLS handshake failed: no cipher suite in common");
+    } else if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+        snprintf(
+            text, sizeof(text),
+            "TLS handshake failed: client sent no certificate (client_auth = required)");
+    } else {
+        snprintf(text, sizeof(text), "TLS handshake failed: %s",
+                 boring_last_error(detail, sizeof(detail), "protocol error"));
+    }
+    bssl.ERR_clear_error();
+    return session_fail(s, fd, EPROTO, text);
+}
+
+static void
+session_base64(const unsigned char *in, size_t len, char *out)
+{
+    static const char abc[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)in[i] << 16;
+
+        v |= i + 1 < len ? (unsigned)in[i + 1] << 8 : 0;
+        v |= i + 2 < len ? in[i + 2] : 0;
+        out[o++] = abc[(v >> 18) & 63];
+        out[o++] = abc[(v >> 12) & 63];
+        out[o++] = i + 1 < len ? abc[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < len ? abc[v & 63] : '=';
+    }
+    out[o] = '\0';
+}
+
+/* session_check_pins returns 0 if the rule has no pins or any certificate
+ * the server sent has a pinned public key.  Lock held. */
+static int
+session_check_pins(struct session *s, int fd)
+{
+    STACK_OF(X509) * chain;
+    unsigned char leaf_hash[SHA256_DIGEST_LENGTH] = { 0 };
+    char leaf_text[64];
+    char text[256];
+
+    if (s->rule->pins_len == 0) {
+        return 0;
+    }
+    chain = bssl.SSL_get_peer_cert_chain(s->ssl);
+    for (size_t i = 0; chain != NULL && i < bssl.sk_num((void *)chain); i++) {
+        X509 *cert = bssl.sk_value((void *)chain, i);
+        unsigned char *der = NULL;
+        int der_len =
+            bssl.i2d_X509_PUBKEY(bssl.X509_get_X509_PUBKEY(cert), &der);
+        unsigned char hash[SHA256_DIGEST_LENGTH];
+
+        if (der_len <= 0) {
+            continue;
+        }
+        bssl.SHA256(der, (size_t)der_len, hash);
+        bssl.OPENSSL_free(der);
+        if (i == 0) {
+            memcpy(leaf_hash, hash, sizeof(hash));
+        }
+        for (size_t p = 0; p < s->rule->pins_len; p++) {
+            if (memcmp(hash, s->rule->pins[p].sha256, sizeof(hash)) == 0) {
+                return 0;
+            }
+        }
+    }
+    session_base64(leaf_hash, sizeof(leaf_hash), leaf_text);
+    snprintf(
+        text, sizeof(text),
+        "certificate pin mismatch: no pin_sha256 matches (the server's key is %s)",
+        leaf_text);
+    return session_fail(s, fd, ECONNREFUSED, text);
+}
+
+static void
+session_log_established(struct session *s, int fd)
+{
+    const uint8_t *alpn = NULL;
+    unsigned alpn_len = 0;
+    char verified[300];
+
+    if (s->tls_client && s->rule->verify == POLICY_VERIFY_NONE) {
+        log_msg(
+            LOG_LEVEL_WARN,
+            "fd %d: %s: server certificate NOT verified (verify = none in %s:%d)",
+            fd, s->what, s->rule->file, s->rule->line);
+    }
+    if (!log_enabled(LOG_LEVEL_INFO)) {
+        return;
+    }
+    if (s->tls_client) {
+        if (s->rule->verify == POLICY_VERIFY_NONE) {
+            snprintf(verified, sizeof(verified),
+                     "NOT verified (verify = none)");
+        } else {
+            snprintf(verified, sizeof(verified), "verified %s", s->name);
+        }
+    } else {
+        X509 *cert = bssl.SSL_get_peer_certificate(s->ssl);
+
+        snprintf(verified, sizeof(verified), "%s",
+                 cert != NULL ? "client certificate verified"
+                              : "no client certificate");
+        if (cert != NULL) {
+            bssl.X509_free(cert);
+        }
+    }
+    bssl.SSL_get0_alpn_selected(s->ssl, &alpn, &alpn_len);
+    log_msg(LOG_LEVEL_INFO, "fd %d: %s: %s %s, %s, %s session%s%.*s", fd,
+            s->what, bssl.SSL_get_version(s->ssl),
+            bssl.SSL_CIPHER_get_name(bssl.SSL_get_current_cipher(s->ssl)),
+            verified, bssl.SSL_session_reused(s->ssl) ? "resumed" : "new",
+            alpn_len > 0 ? ", alpn " : "", (int)alpn_len, (const char *)alpn);
+}
+
+/* session_start creates the SSL object of a PENDING session.  Lock held. */
+static int
+session_start(struct session *s, int fd)
+{
+    SSL *ssl = bssl.SSL_new(s->ctx);
+    BIO *bio = bssl.BIO_new(session_bio_method);
+
+    if (ssl == NULL || bio == NULL) {
+        if (ssl != NULL) {
+            bssl.SSL_free(ssl);
+        }
+        if (bio != NULL) {
+            bssl.BIO_free(bio);
+        }
+        return session_fail(s, fd, ENOMEM, "out of memory for TLS");
+    }
+    bssl.BIO_set_data(bio, s);
+    bssl.BIO_set_init(bio, 1);
+    bssl.SSL_set_bio(ssl, bio, bio);
+
+    if (s->tls_client) {
+        bssl.SSL_set_connect_state(ssl);
+        if (!s->name_is_ip && s->name[0] != '\0') {
+            bssl.SSL_set_tlsext_host_name(ssl, s->name);
+        }
+        if (s->rule->verify == POLICY_VERIFY_PEER) {
+            X509_VERIFY_PARAM *param = bssl.SSL_get0_param(ssl);
+
+            bssl.X509_VERIFY_PARAM_set_hostflags(
+                param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            if (s->name_is_ip) {
+                bssl.X509_VERIFY_PARAM_set1_ip_asc(param, s->name);
+            } else {
+                bssl.X509_VERIFY_PARAM_set1_host(param, s->name,
+                                                 strlen(s->name));
+            }
+        }
+    } else {
+        bssl.SSL_set_accept_state(ssl);
+    }
+    s->ssl = ssl;
+    s->owner = getpid();
+    s->state = SESSION_HANDSHAKING;
+    return 0;
+}
+
+int
+session_handshake(struct session *s, int fd)
+{
+    long deadline = session_now_ms() + (long)s->rule->handshake_timeout_ms;
+    int rc = 0;
+
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        int ssl_error;
+        short events;
+        long left;
+
+        if (s->state == SESSION_OPEN) {
+            break;
+        }
+        if (s->state == SESSION_FAILED) {
+            rc = -s->error;
+            break;
+        }
+        if (s->state == SESSION_PENDING) {
+            rc = session_start(s, fd);
+            if (rc != 0) {
+                break;
+            }
+        }
+
+        s->io_fd = fd;
+        s->io_errno = 0;
+        bssl.ERR_clear_error();
+        rc = bssl.SSL_do_handshake(s->ssl);
+        if (rc == 1) {
+            rc = s->tls_client ? session_check_pins(s, fd) : 0;
+            if (rc == 0) {
+                s->state = SESSION_OPEN;
+                session_log_established(s, fd);
+            }
+            break;
+        }
+        ssl_error = bssl.SSL_get_error(s->ssl, rc);
+        if (ssl_error != SSL_ERROR_WANT_READ &&
+            ssl_error != SSL_ERROR_WANT_WRITE) {
+            rc = session_handshake_error(s, fd, ssl_error);
+            break;
+        }
+
+        /* Wait for the peer without the lock, so that another thread of
+         * the program is never stuck behind this one. */
+        events = ssl_error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+        left = deadline - session_now_ms();
+        pthread_mutex_unlock(&s->lock);
+        rc = left > 0 ? session_wait(fd, events, (int)left) : -EAGAIN;
+        pthread_mutex_lock(&s->lock);
+        if (rc == -EAGAIN && s->state == SESSION_HANDSHAKING) {
+            char text[128];
+
+            snprintf(text, sizeof(text),
+                     "TLS handshake timed out after %u s: the peer %s",
+                     s->rule->handshake_timeout_ms / 1000,
+                     events == POLLIN ? "sent nothing more (does it speak TLS?)"
+                                      : "does not read");
+            rc = session_fail(s, fd, ETIMEDOUT, text);
+            break;
+        }
+        if (rc == -EINTR) {
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* --- data --- */
+
+/* session_stream_error handles a failed SSL_read/SSL_write on an open
+ * session.  Lock held.  Returns the negative errno. */
+static int
+session_stream_error(struct session *s, int fd, int ssl_error, bool reading)
+{
+    char text[512];
+    char reason[256];
+    int err;
+
+    if (ssl_error == SSL_ERROR_SYSCALL && s->io_errno == 0 && reading) {
+        /* TCP ended without close_notify: whatever the program reads next
+         * might be cut short by an attacker, so it must not look like EOF
+         * (RFC 8446, section 6.1). */
+        snprintf(
+            text, sizeof(text),
+            "peer closed the connection without close_notify: stream truncated, reported as ECONNRESET");
+        err = ECONNRESET;
+    } else if (s->io_errno != 0) {
+        snprintf(text, sizeof(text), "connection lost: %s",
+                 strerror(s->io_errno));
+        err = s->io_errno == EPIPE ? EPIPE : ECONNRESET;
+    } else {
+        snprintf(text, sizeof(text), "TLS error: %s",
+                 boring_last_error(reason, sizeof(reason), "protocol error"));
+        err = ECONNRESET;
+    }
+    bssl.ERR_clear_error();
+    s->state = SESSION_FAILED;
+    s->error = err;
+    log_msg(LOG_LEVEL_WARN, "fd %d: %s: %s", fd, s->what, text);
+    return -err;
+}
+
+ssize_t
+session_read(struct session *s, int fd, void *buf, size_t len, int flags)
+{
+    int nonblock = -1; /* unknown until it matters */
+    int timeout = -2;  /* -2: not read yet */
+    size_t got = 0;
+    ssize_t rc = 0;
+
+    if (s->state != SESSION_OPEN) {
+        int hs = session_handshake(s, fd);
+
+        if (hs != 0) {
+            return hs;
+        }
+    }
+    if (len == 0) {
+        return 0;
+    }
+
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        int want = len - got > INT_MAX ? INT_MAX : (int)(len - got);
+        int n;
+        int ssl_error;
+
+        if (s->state == SESSION_FAILED) {
+            rc = -s->error;
+            break;
+        }
+        if (s->peer_closed) {
+            break;
+        }
+        s->io_fd = fd;
+        s->io_errno = 0;
+        bssl.ERR_clear_error();
+        n = (flags & MSG_PEEK) ? bssl.SSL_peek(s->ssl, (char *)buf + got, want)
+                               : bssl.SSL_read(s->ssl, (char *)buf + got, want);
+        if (n > 0) {
+            got += (size_t)n;
+            if (!(flags & MSG_WAITALL) || (flags & MSG_PEEK) || got == len) {
+                break;
+            }
+            continue;
+        }
+
+        ssl_error = bssl.SSL_get_error(s->ssl, n);
+        if (ssl_error == SSL_ERROR_ZERO_RETURN) {
+            s->peer_closed = true;
+            break;
+        }
+        if (ssl_error != SSL_ERROR_WANT_READ &&
+            ssl_error != SSL_ERROR_WANT_WRITE) {
+            rc = session_stream_error(s, fd, ssl_error, true);
+            break;
+        }
+        if (got > 0 && !(flags & MSG_WAITALL)) {
+            break;
+        }
+
+        if (nonblock < 0) {
+            nonblock = (flags & MSG_DONTWAIT) || session_fd_nonblocking(fd);
+        }
+        if (nonblock) {
+            rc = -EAGAIN;
+            break;
+        }
+        if (timeout == -2) {
+            timeout = session_timeout_ms(fd, SO_RCVTIMEO);
+        }
+        pthread_mutex_unlock(&s->lock);
+        rc = session_wait(
+            fd, ssl_error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, timeout);
+        pthread_mutex_lock(&s->lock);
+        if (rc != 0) {
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return got > 0 ? (ssize_t)got : rc;
+}
+
+ssize_t
+session_write(struct session *s, int fd, const void *buf, size_t len, int flags)
+{
+    int nonblock = -1;
+    int timeout = -2;
+    size_t sent = 0;
+    ssize_t rc = 0;
+
+    if (s->state != SESSION_OPEN) {
+        int hs = session_handshake(s, fd);
+
+        if (hs != 0) {
+            return hs;
+        }
+    }
+
+    pthread_mutex_lock(&s->lock);
+    while (sent < len) {
+        int chunk = len - sent > INT_MAX ? INT_MAX : (int)(len - sent);
+        int n;
+        int ssl_error;
+
+        if (s->state == SESSION_FAILED) {
+            rc = -s->error;
+            break;
+        }
+        if (s->sent_close_notify) {
+            /* shutdown(SHUT_WR) was called: as the kernel would say. */
+            rc = -EPIPE;
+            break;
+        }
+        s->io_fd = fd;
+        s->io_errno = 0;
+        bssl.ERR_clear_error();
+        n = bssl.SSL_write(s->ssl, (const char *)buf + sent, chunk);
+        if (n > 0) {
+            sent += (size_t)n;
+            continue;
+        }
+
+        ssl_error = bssl.SSL_get_error(s->ssl, n);
+        if (ssl_error != SSL_ERROR_WANT_READ &&
+            ssl_error != SSL_ERROR_WANT_WRITE) {
+            rc = session_stream_error(s, fd, ssl_error, false);
+            break;
+        }
+        if (nonblock < 0) {
+            nonblock = (flags & MSG_DONTWAIT) || session_fd_nonblocking(fd);
+        }
+        if (nonblock) {
+            rc = -EAGAIN;
+            break;
+        }
+        if (timeout == -2) {
+            timeout = session_timeout_ms(fd, SO_SNDTIMEO);
+        }
+        pthread_mutex_unlock(&s->lock);
+        rc = session_wait(
+            fd, ssl_error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, timeout);
+        pthread_mutex_lock(&s->lock);
+        if (rc != 0) {
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+
+    if (sent > 0) {
+        return (ssize_t)sent;
+    }
+    if (rc == -EPIPE && !(flags & MSG_NOSIGNAL)) {
+        raise(SIGPIPE);
+    }
+    return rc;
+}
+
+size_t
+session_pending(struct session *s)
+{
+    size_t n = 0;
+
+    pthread_mutex_lock(&s->lock);
+    if (s->state == SESSION_FAILED || s->peer_closed) {
+        n = 1;
+    } else if (s->state == SESSION_OPEN) {
+        n = (size_t)bssl.SSL_pending(s->ssl);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+int
+session_readable(struct session *s, int fd)
+{
+    char probe;
+    ssize_t n = session_read(s, fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    size_t pending;
+
+    if (n <= 0) {
+        return n == -EAGAIN ? 0 : (int)n;
+    }
+    pending = session_pending(s);
+    return pending > INT_MAX ? INT_MAX : (int)pending;
+}
+
+bool
+session_wants_kick(struct session *s)
+{
+    bool kick;
+
+    pthread_mutex_lock(&s->lock);
+    kick = s->tls_client && s->state == SESSION_PENDING;
+    pthread_mutex_unlock(&s->lock);
+    return kick;
+}
+
+void
+session_shutdown(struct session *s, int fd)
+{
+    pthread_mutex_lock(&s->lock);
+    if (s->state == SESSION_OPEN && !s->sent_close_notify) {
+        /* One attempt, never blocking: if the socket buffer is full the
+         * peer will see a truncated stream, which it reports. */
+        s->io_fd = fd;
+        bssl.ERR_clear_error();
+        bssl.SSL_shutdown(s->ssl);
+        bssl.ERR_clear_error();
+        s->sent_close_notify = true;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+void
+session_close_last(struct session *s, int fd)
+{
+    if (s->owner == getpid()) {
+        session_shutdown(s, fd);
+    }
+}
