@@ -679,6 +679,50 @@ pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
                             sigmask);
 }
 
+SHIM_EXPORT int
+epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
+{
+    real_resolve();
+    if (!atomic_load_explicit(&init_active, memory_order_acquire)) {
+        return libc.epoll_ctl(epfd, op, fd, event);
+    }
+    return readiness_epoll_ctl(epfd, op, fd, event);
+}
+
+SHIM_EXPORT int
+epoll_pwait(int epfd, struct epoll_event *events, int max, int timeout,
+            const sigset_t *sigmask)
+{
+    real_resolve();
+    if (!atomic_load_explicit(&init_active, memory_order_acquire)) {
+        return libc.epoll_pwait(epfd, events, max, timeout, sigmask);
+    }
+    return readiness_epoll_wait(epfd, events, max, timeout, sigmask);
+}
+
+SHIM_EXPORT int
+epoll_wait(int epfd, struct epoll_event *events, int max, int timeout)
+{
+    return epoll_pwait(epfd, events, max, timeout, NULL);
+}
+
+/* epoll_pwait2 takes a timespec; the shim rounds it up to milliseconds,
+ * which is all the precision epoll_pwait has. */
+SHIM_EXPORT int
+epoll_pwait2(int epfd, struct epoll_event *events, int max,
+             const struct timespec *timeout, const sigset_t *sigmask)
+{
+    int ms = -1;
+
+    if (timeout != NULL) {
+        long long total = (long long)timeout->tv_sec * 1000 +
+                          (timeout->tv_nsec + 999999) / 1000000;
+
+        ms = total > INT_MAX ? INT_MAX : (int)total;
+    }
+    return epoll_pwait(epfd, events, max, ms, sigmask);
+}
+
 /* --- stdio --- */
 
 SHIM_EXPORT FILE *

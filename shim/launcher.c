@@ -706,7 +706,8 @@ load_boring(void)
 }
 
 /* build_context builds |rule|'s TLS context to check everything it needs,
- * and frees it: the library builds its own in the program's process.
+ * and frees it: the library builds its own in the program's process.  An
+ * expired certificate of the rule's own is an error too.
  * Returns 0, or -1 with "FILE:LINE: key: reason" in |err|. */
 static int
 build_context(const struct policy_rule *rule, char *err, size_t err_len)
@@ -722,6 +723,23 @@ build_context(const struct policy_rule *rule, char *err, size_t err_len)
         return -1;
     }
     bssl.SSL_CTX_free(ctx);
+
+    /* Every peer would refuse an expired certificate of this end's own:
+     * better to say so now than on each connection. */
+    if (rule->cert != NULL) {
+        char reason[256];
+        long days;
+
+        if (tlsctx_cert_days_left(rule->cert, &days, NULL, 0, reason,
+                                  sizeof(reason)) == 0 &&
+            days < 0) {
+            snprintf(err, err_len,
+                     "%s:%d: cert: certificate %s expired %ld day%s ago",
+                     rule->file, rule->cert_line, rule->cert, -days,
+                     days == -1 ? "" : "s");
+            return -1;
+        }
+    }
     return 0;
 }
 

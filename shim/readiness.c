@@ -1,9 +1,20 @@
 /*
- * readiness.c - poll/select over wrapped descriptors.
+ * readiness.c - poll, select and epoll over wrapped descriptors.
  *
- * The work per call is one table look-up per descriptor (no lock for the
- * unwrapped ones); a real ppoll/pselect follows, with a zero timeout when a
- * wrapped descriptor already has plaintext to give.
+ * Two things differ from what the kernel sees.  Plaintext may wait inside
+ * the session while the socket is not readable: such a descriptor is
+ * reported readable at once.  And during a handshake the program's
+ * interest is not what matters: a program that wants to write must wait
+ * until the peer's handshake message can be read.  The wait then uses the
+ * direction the handshake needs and reports the program's own direction
+ * when it is ready, so that its next call drives the handshake on; it is
+ * never woken for nothing and never waits for the wrong thing.
+ *
+ * For epoll the shim keeps its own record of each wrapped descriptor's
+ * registration (the program's events and data) and registers it with the
+ * kernel under a tagged data value, so that it can recognise the event,
+ * adjust the registration to what the handshake needs, and hand the
+ * program back its own data.
  */
 #include "tlsshim/readiness.h"
 
@@ -11,24 +22,70 @@
 #include "tlsshim/real.h"
 #include "tlsshim/session.h"
 
-/* readiness_ready_now reports whether a read on |fd| would return at once
- * because of what the session holds, kicking a client handshake that
- * waits for the program's first read. */
-static bool
-readiness_ready_now(int fd)
-{
-    struct session *s = fdtable_get(fd);
-    bool ready;
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+/* READINESS_STACK_FDS is how many pollfds are handled without malloc. */
+#define READINESS_STACK_FDS 64
+
+/* --- poll --- */
+
+/* What the poll wrapper did to one entry of the program's array. */
+struct readiness_slot {
+    short events; /* the program's events, restored after the real call */
+    bool mapped;  /* events were replaced by the handshake's direction */
+    bool ready;   /* readable whatever the kernel says */
+};
+
+/* readiness_prepare looks at one pollfd.  Returns true if the descriptor
+ * is readable at once. */
+static bool
+readiness_prepare(struct pollfd *p, struct readiness_slot *slot)
+{
+    struct session *s = fdtable_get(p->fd);
+    struct session_poll st;
+
+    slot->events = p->events;
+    slot->mapped = false;
+    slot->ready = false;
     if (s == NULL) {
         return false;
     }
-    if (session_wants_kick(s)) {
-        (void)session_handshake(s, fd);
-    }
-    ready = session_pending(s) > 0;
+    session_poll_state(s, p->fd, (p->events & POLLIN) != 0, &st);
     session_unref(s);
-    return ready;
+
+    if (st.ready && (p->events & (POLLIN | POLLRDNORM))) {
+        slot->ready = true;
+    } else if (st.want != 0 && (p->events & (POLLIN | POLLOUT))) {
+        p->events = (short)((p->events &
+                             ~(POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)) |
+                            st.want);
+        slot->mapped = true;
+    }
+    return slot->ready;
+}
+
+/* readiness_finish restores one pollfd and translates its result.
+ * Returns 1 if the entry became ready here, else 0. */
+static int
+readiness_finish(struct pollfd *p, const struct readiness_slot *slot)
+{
+    short before = p->revents;
+
+    p->events = slot->events;
+    if (slot->mapped && p->revents != 0) {
+        /* What the handshake waited for happened: the program's own call
+         * will carry it on. */
+        p->revents = (short)((p->revents & ~(POLLIN | POLLOUT)) |
+                             (slot->events & (POLLIN | POLLOUT)));
+    }
+    if (slot->ready) {
+        p->revents |= slot->events & (POLLIN | POLLRDNORM);
+    }
+    return before == 0 && p->revents != 0;
 }
 
 int
@@ -36,61 +93,397 @@ readiness_poll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
                const sigset_t *sigmask)
 {
     static const struct timespec zero = { 0, 0 };
-    nfds_t buffered = 0;
+    struct readiness_slot stack_slots[READINESS_STACK_FDS];
+    struct readiness_slot *slots = stack_slots;
+    bool any_ready = false;
     int rc;
 
-    for (nfds_t i = 0; i < nfds; i++) {
-        if ((fds[i].events & (POLLIN | POLLRDNORM)) &&
-            readiness_ready_now(fds[i].fd)) {
-            buffered++;
+    if (nfds > READINESS_STACK_FDS) {
+        slots = malloc(nfds * sizeof(*slots));
+        if (slots == NULL) {
+            errno = ENOMEM;
+            return -1;
         }
     }
-    rc = libc.ppoll(fds, nfds, buffered > 0 ? &zero : timeout, sigmask);
-    if (buffered == 0 || rc < 0) {
-        return rc;
+    for (nfds_t i = 0; i < nfds; i++) {
+        any_ready |= readiness_prepare(&fds[i], &slots[i]);
     }
 
-    /* Second pass: the buffered descriptors are readable whatever the
-     * kernel said. */
-    for (nfds_t i = 0; i < nfds; i++) {
-        short in = fds[i].events & (POLLIN | POLLRDNORM);
-
-        if (in && readiness_ready_now(fds[i].fd)) {
-            if (fds[i].revents == 0) {
-                rc++;
-            }
-            fds[i].revents |= in;
+    rc = libc.ppoll(fds, nfds, any_ready ? &zero : timeout, sigmask);
+    if (rc >= 0) {
+        for (nfds_t i = 0; i < nfds; i++) {
+            rc += readiness_finish(&fds[i], &slots[i]);
         }
+    } else {
+        int saved_errno = errno;
+
+        for (nfds_t i = 0; i < nfds; i++) {
+            fds[i].events = slots[i].events;
+        }
+        errno = saved_errno;
+    }
+    if (slots != stack_slots) {
+        free(slots);
     }
     return rc;
 }
+
+/* --- select --- */
 
 int
 readiness_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
                  const struct timespec *timeout, const sigset_t *sigmask)
 {
     static const struct timespec zero = { 0, 0 };
-    fd_set buffered;
-    int n_buffered = 0;
+    fd_set ready;  /* readable at once */
+    fd_set mapped; /* handshaking: the program's sets were changed */
+    fd_set want_r; /* of those, the program asked for reading */
+    fd_set want_w; /* ... and for writing */
+    fd_set empty_r;
+    fd_set empty_w;
+    bool any_ready = false;
+    bool any_mapped = false;
     int rc;
 
-    FD_ZERO(&buffered);
-    for (int fd = 0; readfds != NULL && fd < nfds && fd < FD_SETSIZE; fd++) {
-        if (FD_ISSET(fd, readfds) && readiness_ready_now(fd)) {
-            FD_SET(fd, &buffered);
-            n_buffered++;
+    FD_ZERO(&ready);
+    FD_ZERO(&mapped);
+    FD_ZERO(&want_r);
+    FD_ZERO(&want_w);
+    if (nfds > FD_SETSIZE) {
+        nfds = FD_SETSIZE;
+    }
+    for (int fd = 0; fd < nfds; fd++) {
+        bool r = readfds != NULL && FD_ISSET(fd, readfds);
+        bool w = writefds != NULL && FD_ISSET(fd, writefds);
+        struct session_poll st;
+        struct session *s;
+
+        if (!r && !w) {
+            continue;
+        }
+        s = fdtable_get(fd);
+        if (s == NULL) {
+            continue;
+        }
+        session_poll_state(s, fd, r, &st);
+        session_unref(s);
+        if (st.ready && r) {
+            FD_SET(fd, &ready);
+            any_ready = true;
+        } else if (st.want != 0) {
+            /* Wait in the direction the handshake needs. */
+            FD_SET(fd, &mapped);
+            any_mapped = true;
+            if (r) {
+                FD_SET(fd, &want_r);
+            }
+            if (w) {
+                FD_SET(fd, &want_w);
+            }
+            if (readfds == NULL) {
+                FD_ZERO(&empty_r);
+                readfds = &empty_r;
+            }
+            if (writefds == NULL) {
+                FD_ZERO(&empty_w);
+                writefds = &empty_w;
+            }
+            FD_CLR(fd, readfds);
+            FD_CLR(fd, writefds);
+            FD_SET(fd, st.want == POLLIN ? readfds : writefds);
         }
     }
+
     rc = libc.pselect(nfds, readfds, writefds, exceptfds,
-                      n_buffered > 0 ? &zero : timeout, sigmask);
-    if (n_buffered == 0 || rc < 0) {
+                      any_ready ? &zero : timeout, sigmask);
+    if (rc < 0 || (!any_ready && !any_mapped)) {
         return rc;
     }
-    for (int fd = 0; fd < nfds && fd < FD_SETSIZE; fd++) {
-        if (FD_ISSET(fd, &buffered) && !FD_ISSET(fd, readfds)) {
-            FD_SET(fd, readfds);
+
+    rc = 0;
+    for (int fd = 0; fd < nfds; fd++) {
+        bool r = readfds != NULL && FD_ISSET(fd, readfds);
+        bool w = writefds != NULL && FD_ISSET(fd, writefds);
+
+        if (FD_ISSET(fd, &mapped)) {
+            bool hit = r || w;
+
+            r = hit && FD_ISSET(fd, &want_r);
+            w = hit && FD_ISSET(fd, &want_w);
+        }
+        if (FD_ISSET(fd, &ready)) {
+            r = true;
+        }
+        if (readfds != NULL) {
+            if (r) {
+                FD_SET(fd, readfds);
+            } else {
+                FD_CLR(fd, readfds);
+            }
+        }
+        if (writefds != NULL) {
+            if (w) {
+                FD_SET(fd, writefds);
+            } else {
+                FD_CLR(fd, writefds);
+            }
+        }
+        rc += r + w;
+        if (exceptfds != NULL && FD_ISSET(fd, exceptfds)) {
             rc++;
         }
     }
     return rc;
+}
+
+/* --- epoll --- */
+
+/* READINESS_TAG marks the data of a registration the shim made for a
+ * wrapped descriptor; the low 32 bits hold the descriptor.  The value is
+ * not a user-space address on x86-64, so it cannot clash with a pointer a
+ * program stores, and a program storing this exact integer is not
+ * expected. */
+#define READINESS_TAG      0xf15e000000000000ULL
+#define READINESS_TAG_MASK 0xffff000000000000ULL
+
+/* One wrapped descriptor registered in one epoll instance. */
+struct readiness_reg {
+    int epfd;               /* the epoll instance */
+    int fd;                 /* the wrapped descriptor */
+    uint32_t prog_events;   /* events the program asked for */
+    epoll_data_t prog_data; /* data the program gave */
+    uint32_t real_events;   /* events registered with the kernel */
+    struct readiness_reg *next;
+};
+
+static pthread_mutex_t readiness_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct readiness_reg *readiness_regs;
+
+static struct readiness_reg **
+readiness_find_locked(int epfd, int fd)
+{
+    struct readiness_reg **p;
+
+    for (p = &readiness_regs; *p != NULL; p = &(*p)->next) {
+        if ((*p)->epfd == epfd && (*p)->fd == fd) {
+            break;
+        }
+    }
+    return p;
+}
+
+/* readiness_real_events is what the kernel must watch for: during a
+ * handshake, the direction it needs instead of the program's. */
+static uint32_t
+readiness_real_events(uint32_t prog_events, const struct session_poll *st)
+{
+    uint32_t dir = EPOLLIN | EPOLLOUT | EPOLLRDNORM | EPOLLWRNORM;
+
+    if (st->want == 0 || !(prog_events & (EPOLLIN | EPOLLOUT))) {
+        return prog_events;
+    }
+    return (prog_events & ~dir) | (st->want == POLLIN ? EPOLLIN : EPOLLOUT);
+}
+
+int
+readiness_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
+{
+    struct session *s = fdtable_get(fd);
+    struct readiness_reg **slot;
+    struct readiness_reg *reg;
+    struct epoll_event real;
+    struct session_poll st;
+    int rc;
+
+    pthread_mutex_lock(&readiness_lock);
+    slot = readiness_find_locked(epfd, fd);
+    if (s == NULL || op == EPOLL_CTL_DEL ||
+        (op != EPOLL_CTL_ADD && *slot == NULL)) {
+        /* Not wrapped (or no longer): the program's own registration. */
+        rc = libc.epoll_ctl(epfd, op, fd, event);
+        if (rc == 0 && op == EPOLL_CTL_DEL && *slot != NULL) {
+            reg = *slot;
+            *slot = reg->next;
+            free(reg);
+        }
+        pthread_mutex_unlock(&readiness_lock);
+        session_unref(s);
+        return rc;
+    }
+
+    session_poll_state(s, fd, false, &st);
+    session_unref(s);
+    real.events = readiness_real_events(event->events, &st);
+    real.data.u64 = READINESS_TAG | (uint32_t)fd;
+    rc = libc.epoll_ctl(epfd, op, fd, &real);
+    if (rc == 0) {
+        reg = *slot;
+        if (reg == NULL) {
+            reg = calloc(1, sizeof(*reg));
+            if (reg == NULL) {
+                libc.epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+                pthread_mutex_unlock(&readiness_lock);
+                errno = ENOMEM;
+                return -1;
+            }
+            reg->epfd = epfd;
+            reg->fd = fd;
+            reg->next = readiness_regs;
+            readiness_regs = reg;
+        }
+        reg->prog_events = event->events;
+        reg->prog_data = event->data;
+        reg->real_events = real.events;
+    }
+    pthread_mutex_unlock(&readiness_lock);
+    return rc;
+}
+
+void
+readiness_forget(int fd)
+{
+    pthread_mutex_lock(&readiness_lock);
+    for (struct readiness_reg **p = &readiness_regs; *p != NULL;) {
+        if ((*p)->fd == fd) {
+            struct readiness_reg *reg = *p;
+
+            *p = reg->next;
+            free(reg);
+        } else {
+            p = &(*p)->next;
+        }
+    }
+    pthread_mutex_unlock(&readiness_lock);
+}
+
+/* readiness_epoll_prepare brings the kernel's registrations in |epfd| up
+ * to date with each session's state and collects into |out| (room for
+ * |max|) the descriptors readable at once.  Returns how many. */
+static int
+readiness_epoll_prepare(int epfd, struct epoll_event *out, int max)
+{
+    int n = 0;
+
+    pthread_mutex_lock(&readiness_lock);
+    for (struct readiness_reg *reg = readiness_regs; reg != NULL;
+         reg = reg->next) {
+        struct session *s;
+        struct session_poll st;
+        uint32_t real;
+
+        if (reg->epfd != epfd) {
+            continue;
+        }
+        s = fdtable_get(reg->fd);
+        if (s == NULL) {
+            continue;
+        }
+        session_poll_state(s, reg->fd, false, &st);
+        session_unref(s);
+
+        real = readiness_real_events(reg->prog_events, &st);
+        if (real != reg->real_events) {
+            struct epoll_event ev = { .events = real,
+                                      .data.u64 =
+                                          READINESS_TAG | (uint32_t)reg->fd };
+
+            if (libc.epoll_ctl(epfd, EPOLL_CTL_MOD, reg->fd, &ev) == 0) {
+                reg->real_events = real;
+            }
+        }
+        if (st.ready && (reg->prog_events & EPOLLIN) && n < max) {
+            out[n].events = EPOLLIN;
+            out[n].data = reg->prog_data;
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&readiness_lock);
+    return n;
+}
+
+/* readiness_epoll_translate rewrites the |n| events the kernel returned
+ * for the program, then appends the |n_ready| buffered ones not already
+ * there.  Returns the new count. */
+static int
+readiness_epoll_translate(int epfd, struct epoll_event *events, int n,
+                          const struct epoll_event *buffered, int n_ready,
+                          int max)
+{
+    int out = 0;
+
+    pthread_mutex_lock(&readiness_lock);
+    for (int i = 0; i < n; i++) {
+        struct epoll_event ev = events[i];
+        struct readiness_reg *reg;
+
+        if ((ev.data.u64 & READINESS_TAG_MASK) != READINESS_TAG) {
+            events[out++] = ev;
+            continue;
+        }
+        reg = *readiness_find_locked(epfd, (int)(uint32_t)ev.data.u64);
+        if (reg == NULL) {
+            continue; /* forgotten: the descriptor was closed */
+        }
+        if (reg->real_events != reg->prog_events &&
+            (ev.events & (EPOLLIN | EPOLLOUT))) {
+            /* The handshake's direction is ready: the program's call in
+             * its own direction will drive it on. */
+            ev.events = (ev.events & ~(uint32_t)(EPOLLIN | EPOLLOUT)) |
+                        (reg->prog_events & (EPOLLIN | EPOLLOUT));
+        }
+        ev.data = reg->prog_data;
+        events[out++] = ev;
+    }
+    pthread_mutex_unlock(&readiness_lock);
+
+    for (int b = 0; b < n_ready; b++) {
+        bool merged = false;
+
+        for (int i = 0; i < out; i++) {
+            if (events[i].data.u64 == buffered[b].data.u64) {
+                events[i].events |= EPOLLIN;
+                merged = true;
+                break;
+            }
+        }
+        if (!merged && out < max) {
+            events[out++] = buffered[b];
+        }
+    }
+    return out;
+}
+
+int
+readiness_epoll_wait(int epfd, struct epoll_event *events, int max,
+                     int timeout_ms, const sigset_t *sigmask)
+{
+    struct epoll_event buffered[READINESS_STACK_FDS];
+    int n_ready;
+    int n;
+
+    if (max <= 0) {
+        return libc.epoll_pwait(epfd, events, max, timeout_ms, sigmask);
+    }
+    n_ready = readiness_epoll_prepare(
+        epfd, buffered, max < READINESS_STACK_FDS ? max : READINESS_STACK_FDS);
+    for (;;) {
+        int got = libc.epoll_pwait(epfd, events, max,
+                                   n_ready > 0 ? 0 : timeout_ms, sigmask);
+
+        if (got <= 0 && n_ready == 0) {
+            return got;
+        }
+        if (got < 0) {
+            got = 0; /* still report what is buffered */
+        }
+        n = readiness_epoll_translate(epfd, events, got, buffered, n_ready,
+                                      max);
+        /* Only events of descriptors closed meanwhile can vanish in the
+         * translation; wait again rather than wake the program for
+         * nothing.  (The wait restarts with the full timeout: such events
+         * are rare.) */
+        if (n > 0 || got == 0) {
+            return n;
+        }
+    }
 }

@@ -64,6 +64,8 @@ real_resolve_slow(void)
     libc.ppoll = real_lookup("ppoll");
     libc.select = real_lookup("select");
     libc.pselect = real_lookup("pselect");
+    libc.epoll_ctl = real_lookup("epoll_ctl");
+    libc.epoll_pwait = real_lookup("epoll_pwait");
     libc.fdopen = real_lookup("fdopen");
     libc.fileno = real_lookup("fileno");
     libc.fileno_unlocked = real_lookup("fileno_unlocked");

@@ -285,8 +285,9 @@ session_handshake_error(struct session *s, int fd, int ssl_error)
     char text[768];
     char detail[512];
 
-    if (verify != X509_V_OK &&
-        (s->tls_client || s->rule->client_auth != POLICY_CLIENT_AUTH_NONE)) {
+    /* The verify result means something only if verification ran and
+     * failed; before that it holds a placeholder error. */
+    if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED && verify != X509_V_OK) {
         const char *whose =
             s->tls_client ? "certificate" : "client certificate";
 
@@ -503,73 +504,99 @@ session_start(struct session *s, int fd)
     }
     s->ssl = ssl;
     s->owner = getpid();
+    s->deadline_ms = session_now_ms() + (long)s->rule->handshake_timeout_ms;
     s->state = SESSION_HANDSHAKING;
     return 0;
 }
 
-int
-session_handshake(struct session *s, int fd)
+/* session_handshake_timeout fails a handshake whose time is up.  Lock
+ * held. */
+static int
+session_handshake_timeout(struct session *s, int fd)
 {
-    long deadline = session_now_ms() + (long)s->rule->handshake_timeout_ms;
-    int rc = 0;
+    char text[160];
+
+    snprintf(text, sizeof(text),
+             "TLS handshake timed out after %u s: the peer %s",
+             s->rule->handshake_timeout_ms / 1000,
+             s->want == POLLOUT ? "does not read"
+                                : "sent nothing more (does it speak TLS?)");
+    return session_fail(s, fd, ETIMEDOUT, text);
+}
+
+/* session_handshake_step makes what progress the socket allows without
+ * blocking.  Returns 0 when done, -EAGAIN with |want| set when the socket
+ * must become ready, or a negative errno after failing the session.  Lock
+ * held. */
+static int
+session_handshake_step(struct session *s, int fd)
+{
+    int ssl_error;
+    int rc;
+
+    if (s->state == SESSION_OPEN) {
+        return 0;
+    }
+    if (s->state == SESSION_FAILED) {
+        return -s->error;
+    }
+    if (s->state == SESSION_PENDING) {
+        rc = session_start(s, fd);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    if (session_now_ms() >= s->deadline_ms) {
+        return session_handshake_timeout(s, fd);
+    }
+
+    s->io_fd = fd;
+    s->io_errno = 0;
+    bssl.ERR_clear_error();
+    rc = bssl.SSL_do_handshake(s->ssl);
+    if (rc == 1) {
+        s->want = 0;
+        rc = s->tls_client ? session_check_pins(s, fd) : 0;
+        if (rc == 0) {
+            s->state = SESSION_OPEN;
+            session_log_established(s, fd);
+        }
+        return rc;
+    }
+    ssl_error = bssl.SSL_get_error(s->ssl, rc);
+    if (ssl_error == SSL_ERROR_WANT_READ) {
+        s->want = POLLIN;
+        return -EAGAIN;
+    }
+    if (ssl_error == SSL_ERROR_WANT_WRITE) {
+        s->want = POLLOUT;
+        return -EAGAIN;
+    }
+    return session_handshake_error(s, fd, ssl_error);
+}
+
+int
+session_handshake(struct session *s, int fd, bool nonblock)
+{
+    int rc;
 
     pthread_mutex_lock(&s->lock);
     for (;;) {
-        int ssl_error;
         short events;
         long left;
 
-        if (s->state == SESSION_OPEN) {
-            break;
-        }
-        if (s->state == SESSION_FAILED) {
-            rc = -s->error;
-            break;
-        }
-        if (s->state == SESSION_PENDING) {
-            rc = session_start(s, fd);
-            if (rc != 0) {
-                break;
-            }
-        }
-
-        s->io_fd = fd;
-        s->io_errno = 0;
-        bssl.ERR_clear_error();
-        rc = bssl.SSL_do_handshake(s->ssl);
-        if (rc == 1) {
-            rc = s->tls_client ? session_check_pins(s, fd) : 0;
-            if (rc == 0) {
-                s->state = SESSION_OPEN;
-                session_log_established(s, fd);
-            }
-            break;
-        }
-        ssl_error = bssl.SSL_get_error(s->ssl, rc);
-        if (ssl_error != SSL_ERROR_WANT_READ &&
-            ssl_error != SSL_ERROR_WANT_WRITE) {
-            rc = session_handshake_error(s, fd, ssl_error);
+        rc = session_handshake_step(s, fd);
+        if (rc != -EAGAIN || nonblock) {
             break;
         }
 
         /* Wait for the peer without the lock, so that another thread of
          * the program is never stuck behind this one. */
-        events = ssl_error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
-        left = deadline - session_now_ms();
+        events = s->want;
+        left = s->deadline_ms - session_now_ms();
         pthread_mutex_unlock(&s->lock);
-        rc = left > 0 ? session_wait(fd, events, (int)left) : -EAGAIN;
+        rc = left > 0 ? session_wait(fd, events, (int)left) : 0;
         pthread_mutex_lock(&s->lock);
-        if (rc == -EAGAIN && s->state == SESSION_HANDSHAKING) {
-            char text[128];
-
-            snprintf(text, sizeof(text),
-                     "TLS handshake timed out after %u s: the peer %s",
-                     s->rule->handshake_timeout_ms / 1000,
-                     events == POLLIN ? "sent nothing more (does it speak TLS?)"
-                                      : "does not read");
-            rc = session_fail(s, fd, ETIMEDOUT, text);
-            break;
-        }
         if (rc == -EINTR) {
             break;
         }
@@ -622,8 +649,10 @@ session_read(struct session *s, int fd, void *buf, size_t len, int flags)
     ssize_t rc = 0;
 
     if (s->state != SESSION_OPEN) {
-        int hs = session_handshake(s, fd);
+        int hs;
 
+        nonblock = (flags & MSG_DONTWAIT) || session_fd_nonblocking(fd);
+        hs = session_handshake(s, fd, nonblock);
         if (hs != 0) {
             return hs;
         }
@@ -703,8 +732,10 @@ session_write(struct session *s, int fd, const void *buf, size_t len, int flags)
     ssize_t rc = 0;
 
     if (s->state != SESSION_OPEN) {
-        int hs = session_handshake(s, fd);
+        int hs;
 
+        nonblock = (flags & MSG_DONTWAIT) || session_fd_nonblocking(fd);
+        hs = session_handshake(s, fd, nonblock);
         if (hs != 0) {
             return hs;
         }
@@ -769,44 +800,39 @@ session_write(struct session *s, int fd, const void *buf, size_t len, int flags)
     return rc;
 }
 
-size_t
-session_pending(struct session *s)
-{
-    size_t n = 0;
-
-    pthread_mutex_lock(&s->lock);
-    if (s->state == SESSION_FAILED || s->peer_closed) {
-        n = 1;
-    } else if (s->state == SESSION_OPEN) {
-        n = (size_t)bssl.SSL_pending(s->ssl);
-    }
-    pthread_mutex_unlock(&s->lock);
-    return n;
-}
-
 int
 session_readable(struct session *s, int fd)
 {
     char probe;
     ssize_t n = session_read(s, fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-    size_t pending;
+    int pending;
 
     if (n <= 0) {
         return n == -EAGAIN ? 0 : (int)n;
     }
-    pending = session_pending(s);
-    return pending > INT_MAX ? INT_MAX : (int)pending;
+    pthread_mutex_lock(&s->lock);
+    pending = s->state == SESSION_OPEN ? bssl.SSL_pending(s->ssl) : 0;
+    pthread_mutex_unlock(&s->lock);
+    return pending > 0 ? pending : 1;
 }
 
-bool
-session_wants_kick(struct session *s)
+void
+session_poll_state(struct session *s, int fd, bool kick,
+                   struct session_poll *out)
 {
-    bool kick;
-
     pthread_mutex_lock(&s->lock);
-    kick = s->tls_client && s->state == SESSION_PENDING;
+    if (kick && s->tls_client && s->state == SESSION_PENDING) {
+        (void)session_handshake_step(s, fd);
+    }
+    out->want = s->state == SESSION_HANDSHAKING ? s->want : 0;
+    if (s->state == SESSION_HANDSHAKING && session_now_ms() >= s->deadline_ms) {
+        /* Time is up: let the program's next call find out. */
+        (void)session_handshake_timeout(s, fd);
+        out->want = 0;
+    }
+    out->ready = s->state == SESSION_FAILED || s->peer_closed ||
+                 (s->state == SESSION_OPEN && bssl.SSL_pending(s->ssl) > 0);
     pthread_mutex_unlock(&s->lock);
-    return kick;
 }
 
 void

@@ -8,6 +8,7 @@
 #include "tlsshim/init.h"
 #include "tlsshim/log.h"
 #include "tlsshim/names.h"
+#include "tlsshim/readiness.h"
 #include "tlsshim/real.h"
 #include "tlsshim/session.h"
 
@@ -195,6 +196,7 @@ wrap_close(int fd)
     struct session *s = fdtable_take(fd, &last);
 
     if (s != NULL) {
+        readiness_forget(fd);
         if (last) {
             session_close_last(s, fd);
         }

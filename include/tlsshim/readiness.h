@@ -17,6 +17,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/select.h>
 #include <time.h>
 
@@ -30,5 +31,24 @@ int readiness_poll(struct pollfd *fds, nfds_t nfds,
 int readiness_select(int nfds, fd_set *readfds, fd_set *writefds,
                      fd_set *exceptfds, const struct timespec *timeout,
                      const sigset_t *sigmask);
+
+/* readiness_epoll_ctl is epoll_ctl().  A wrapped descriptor is registered
+ * with the kernel under a tagged data value and, during a handshake, for
+ * the direction the handshake needs; the program's events and data are
+ * kept here. */
+int readiness_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event);
+
+/* readiness_epoll_wait is epoll_pwait() with the shim's view: buffered
+ * plaintext reported as EPOLLIN, handshakes waited for in the direction
+ * they need, and the program's own data handed back.  Buffered plaintext is
+ * reported on every call while it lasts, also for edge-triggered
+ * registrations: a spurious EPOLLIN is harmless, a lost one stalls the
+ * program. */
+int readiness_epoll_wait(int epfd, struct epoll_event *events, int max,
+                         int timeout_ms, const sigset_t *sigmask);
+
+/* readiness_forget drops the epoll records of |fd|, which is being
+ * closed. */
+void readiness_forget(int fd);
 
 #endif /* TLSSHIM_READINESS_H */

@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -59,6 +60,9 @@ struct libc_calls {
     int (*pselect)(int nfds, fd_set *readfds, fd_set *writefds,
                    fd_set *exceptfds, const struct timespec *timeout,
                    const sigset_t *sigmask);
+    int (*epoll_ctl)(int epfd, int op, int fd, struct epoll_event *event);
+    int (*epoll_pwait)(int epfd, struct epoll_event *events, int max,
+                       int timeout, const sigset_t *sigmask);
     FILE *(*fdopen)(int fd, const char *mode);
     int (*fileno)(FILE *stream);
     int (*fileno_unlocked)(FILE *stream);

@@ -58,6 +58,8 @@ struct session {
     int io_fd;                /* descriptor the BIO uses for this call */
     int io_errno;             /* errno of the BIO's last failed syscall */
     pid_t owner;              /* process that ran the handshake */
+    long deadline_ms;         /* CLOCK_MONOTONIC end of the handshake */
+    short want;               /* handshake waits for POLLIN or POLLOUT */
     bool sent_close_notify;   /* our close_notify is out */
     bool peer_closed;         /* the peer's close_notify arrived */
 };
@@ -104,27 +106,34 @@ ssize_t session_read(struct session *s, int fd, void *buf, size_t len,
 ssize_t session_write(struct session *s, int fd, const void *buf, size_t len,
                       int flags);
 
-/* session_handshake runs the handshake to completion through |fd|,
- * honouring the rule's timeout (and not O_NONBLOCK: the handshake of a
- * non-blocking socket also blocks, up to that timeout).  Returns 0, or the
- * negative errno the program will see, after logging why. */
-int session_handshake(struct session *s, int fd);
+/* session_handshake drives the handshake through |fd|.  A blocking caller
+ * (|nonblock| false) waits until it completes or the rule's timeout runs
+ * out; a non-blocking one makes what progress it can and gets -EAGAIN,
+ * after which session_poll_state() says what the socket must become.
+ * Returns 0 once the handshake is done, or the negative errno the program
+ * will see, after logging why. */
+int session_handshake(struct session *s, int fd, bool nonblock);
 
-/* session_pending returns how many decrypted bytes wait inside the session,
- * or 1 if the session has failed or the peer closed (a read would not
- * block). */
-size_t session_pending(struct session *s);
+/* What a wait on a wrapped descriptor must look at (session_poll_state). */
+struct session_poll {
+    bool ready; /* a read returns at once: plaintext is buffered, the peer
+                 * closed, or the session failed */
+    short want; /* handshake in progress: POLLIN or POLLOUT it waits for,
+                 * which replaces the program's own interest; else 0 */
+};
+
+/* session_poll_state fills |out| for |s|.  If |kick| and |s| is a TLS
+ * client that has not sent its ClientHello yet, it sends it first (without
+ * blocking): a program that waits to read before it writes (the server
+ * speaks first in SMTP, FTP, POP3) would otherwise wait for ever. */
+void session_poll_state(struct session *s, int fd, bool kick,
+                        struct session_poll *out);
 
 /* session_readable returns how many plaintext bytes a read through |fd|
  * would return without blocking, decrypting a record that has fully
  * arrived if nothing is buffered yet (for ioctl(FIONREAD)).  Runs the
  * handshake first if needed; returns a negative errno if that fails. */
 int session_readable(struct session *s, int fd);
-
-/* session_wants_kick reports whether |s| is a TLS client that has not
- * sent its ClientHello yet: a program that waits to read first (the server
- * speaks first in SMTP, FTP, POP3) needs the handshake started for it. */
-bool session_wants_kick(struct session *s);
 
 /* session_shutdown sends close_notify (once) through |fd| without
  * blocking.  Used by shutdown(SHUT_WR/SHUT_RDWR) and by the close of the
