@@ -124,10 +124,26 @@ names_remember(const struct sockaddr *sa, socklen_t sa_len, const char *name)
         return;
     }
     name_len = strnlen(name, NAMES_NAME_MAX);
-    if (name_len == 0 || name_len >= NAMES_NAME_MAX || names_is_numeric(name)) {
+    if (name_len == 0 || name_len >= NAMES_NAME_MAX) {
         return;
     }
     if (!names_key(sa, sa_len, &family, addr)) {
+        return;
+    }
+
+    /* A numeric lookup is the program's newest word on this address: it
+     * asked for the address itself, so it connects by address, and a name
+     * it resolved earlier for the same address must not be verified
+     * instead.  libldap and msmtp resolve the machine's own host name at
+     * start-up; where /etc/hosts maps it to 127.0.0.1, "ldapsearch -H
+     * ldap://127.0.0.1:389" was otherwise verified against that host name. */
+    if (names_is_numeric(name)) {
+        pthread_mutex_lock(&names_lock);
+        entry = names_find(family, addr);
+        if (entry != NULL) {
+            memset(entry, 0, sizeof(*entry));
+        }
+        pthread_mutex_unlock(&names_lock);
         return;
     }
 

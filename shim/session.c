@@ -132,6 +132,10 @@ session_new(int fd, const struct policy_rule *rule, SSL_CTX *ctx,
                     inet_pton(AF_INET6, s->name, ip) == 1;
 
     addr_format(peer, peer_text, sizeof(peer_text));
+    if (s->tls_client) {
+        snprintf(s->cache_key, sizeof(s->cache_key), "%s|%s", s->name,
+                 peer_text);
+    }
     if (strcmp(verb, "accept") == 0) {
         snprintf(s->what, sizeof(s->what), "accept %s on %s", peer_text,
                  addr_format(local, local_text, sizeof(local_text)));
@@ -483,6 +487,13 @@ session_start(struct session *s, int fd)
     bssl.SSL_set_bio(ssl, bio, bio);
 
     if (s->tls_client) {
+        SSL_SESSION *resume = sesscache_take(s->cache_key);
+
+        if (resume != NULL) {
+            bssl.SSL_set_session(ssl, resume);
+            bssl.SSL_SESSION_free(resume);
+        }
+        bssl.SSL_set_ex_data(ssl, 0, s->cache_key);
         bssl.SSL_set_connect_state(ssl);
         if (!s->name_is_ip && s->name[0] != '\0') {
             bssl.SSL_set_tlsext_host_name(ssl, s->name);

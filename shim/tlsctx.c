@@ -8,6 +8,8 @@
  */
 #include "tlsshim/tlsctx.h"
 
+#include "tlsshim/sesscache.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +32,45 @@ tlsctx_fail(const struct policy_rule *rule, int line, const char *key,
     snprintf(err, err_len, "%s:%d: %s: %s %s: %s", rule->file,
              line > 0 ? line : rule->line, key, what, path, reason);
     return -1;
+}
+
+/* tlsctx_new_session keeps a session the server gave us for the next
+ * connection to the same destination; the key was attached to the
+ * connection as its app data when it started. */
+static int
+tlsctx_new_session(SSL *ssl, SSL_SESSION *session)
+{
+    const char *key = bssl.SSL_get_ex_data(ssl, 0);
+
+    if (key == NULL || *key == '\0') {
+        return 0;
+    }
+    sesscache_put(key, session);
+    return 1; /* the cache owns the reference now */
+}
+
+/* tlsctx_enable_resumption turns session resumption on: a TLS client keeps
+ * sessions per destination; a TLS server issues tickets under keys made
+ * here, at start-up, so that every process a forking server makes accepts
+ * the tickets of the others. */
+static int
+tlsctx_enable_resumption(SSL_CTX *ctx, const struct policy_rule *rule)
+{
+    uint8_t keys[48];
+    int ok;
+
+    if (rule->tls_client) {
+        bssl.SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
+        bssl.SSL_CTX_sess_set_new_cb(ctx, tlsctx_new_session);
+        return 0;
+    }
+    bssl.SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+    if (!bssl.RAND_bytes(keys, sizeof(keys))) {
+        return -1;
+    }
+    ok = bssl.SSL_CTX_set_tlsext_ticket_keys(ctx, keys, sizeof(keys));
+    memset(keys, 0, sizeof(keys));
+    return ok ? 0 : -1;
 }
 
 /* tlsctx_alpn_select lets a TLS server pick the first protocol of the
@@ -171,8 +212,11 @@ tlsctx_new(const struct policy_rule *rule, SSL_CTX **out_ctx, char *err,
      * retry from another address, as plain send() allows. */
     bssl.SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
                                    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    bssl.SSL_CTX_set_session_cache_mode(
-        ctx, rule->tls_client ? SSL_SESS_CACHE_OFF : SSL_SESS_CACHE_SERVER);
+    if (tlsctx_enable_resumption(ctx, rule) != 0) {
+        snprintf(err, err_len, "%s:%d: cannot set up session resumption",
+                 rule->file, rule->line);
+        goto out_free_ctx;
+    }
 
     if (tlsctx_set_credentials(ctx, rule, err, err_len) != 0 ||
         tlsctx_set_peer_checks(ctx, rule, err, err_len) != 0) {

@@ -21,6 +21,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -86,6 +87,16 @@
     X(SSL_get0_alpn_selected)             \
     X(SSL_set_alpn_protos)                \
     X(SSL_get_servername)                 \
+    X(SSL_CTX_sess_set_new_cb)            \
+    X(SSL_CTX_set_tlsext_ticket_keys)     \
+    X(SSL_set_session)                    \
+    X(SSL_SESSION_free)                   \
+    X(SSL_SESSION_up_ref)                 \
+    X(SSL_SESSION_is_resumable)           \
+    X(SSL_SESSION_should_be_single_use)   \
+    X(SSL_set_ex_data)                    \
+    X(SSL_get_ex_data)                    \
+    X(RAND_bytes)                         \
     X(X509_free)                          \
     X(X509_get_X509_PUBKEY)               \
     X(i2d_X509_PUBKEY)                    \

@@ -24,8 +24,10 @@
 
 /* names_remember records that |sa| (AF_INET or AF_INET6; the port is
  * ignored, mapped IPv6 is stored as IPv4) was resolved from |name|.
- * A name that is itself a numeric address, an empty name or one longer than
- * NAMES_NAME_MAX - 1 is not recorded.  A newer record for the same address
+ * An empty name or one longer than NAMES_NAME_MAX - 1 is not recorded.  A
+ * name that is itself a numeric address is not recorded either, and makes
+ * the shim forget the name recorded earlier for that address: the program
+ * now asked for the address itself.  A newer record for the same address
  * replaces the older one. */
 void names_remember(const struct sockaddr *sa, socklen_t sa_len,
                     const char *name);

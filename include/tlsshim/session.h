@@ -21,6 +21,7 @@
 
 #include "tlsshim/boring.h"
 #include "tlsshim/policy.h"
+#include "tlsshim/sesscache.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -49,6 +50,8 @@ struct session {
     char name[256];                 /* name for SNI and verification, or "" */
     bool name_is_ip;                /* |name| is an address: IP SAN, no SNI */
     char what[SESSION_WHAT_MAX];    /* "connect 1.2.3.4:443 (host)" for logs */
+    char cache_key[SESSCACHE_KEY_MAX]; /* TLS client: "NAME|ADDR:PORT",
+                                        * where its sessions are kept */
 
     pthread_mutex_t lock;     /* serialises use of |ssl| and the fields
                                * below */

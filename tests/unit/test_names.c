@@ -145,10 +145,28 @@ Test(names, ignores_numeric_names)
                          numeric[i]);
     }
 
-    /* Nor does a numeric name replace a real one. */
+    /* A numeric lookup after a real name forgets the name: the program
+     * now asks for the address itself (libldap resolves the host's own
+     * name at start-up, then connects to "127.0.0.1"). */
     names_remember(SA(a), sizeof(a), "real.example");
     names_remember(SA(a), sizeof(a), "192.0.2.1");
-    cr_assert_str_eq(lookup(SA(a), sizeof(a)), "real.example");
+    cr_assert_str_eq(lookup(SA(a), sizeof(a)), "");
+
+    /* ... and a name resolved after that counts again. */
+    names_remember(SA(a), sizeof(a), "again.example");
+    cr_assert_str_eq(lookup(SA(a), sizeof(a)), "again.example");
+}
+
+Test(names, numeric_lookup_forgets_only_its_own_address)
+{
+    struct sockaddr_in a = addr4("192.0.2.1", 80);
+    struct sockaddr_in b = addr4("192.0.2.2", 80);
+
+    names_remember(SA(a), sizeof(a), "a.example");
+    names_remember(SA(b), sizeof(b), "b.example");
+    names_remember(SA(b), sizeof(b), "192.0.2.2");
+    cr_assert_str_eq(lookup(SA(a), sizeof(a)), "a.example");
+    cr_assert_str_eq(lookup(SA(b), sizeof(b)), "");
 }
 
 Test(names, keeps_names_that_only_start_with_digits)

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+#
+# test_ldap_verify_fail.sh - LDAP with a certificate that must be refused:
+# the client reports an error, and neither its bind (DN, password) nor its
+# search filter crosses the wire, nor reaches slapd.
+#
+# Client side (the shim verifies): a shimmed ldapsearch, told
+# ldap://127.0.0.1:P1, is taken by connect_port to a slapd that does TLS
+# itself with
+#   wrongname  a certificate for other.example      -> name mismatch
+#   untrusted  a certificate from an unknown CA     -> unknown issuer
+# Server side (the shim is verified): a slapd under tlsshim serving one of
+# those certificates is refused by an ordinary ldapsearch -H ldaps://.
+#
+. "$(dirname "$0")/lib.sh"
+. "$TESTS_DIR/helpers/ldap_lib.sh"
+need_shim
+certs
+RUN_TIMEOUT=30
+
+cases=(wrongname untrusted)
+declare -A p1 p2 ps reason secret
+reason[wrongname]='name mismatch'
+reason[untrusted]='issuer|self[- ]signed'
+
+for c in "${cases[@]}"; do
+    p1[$c]=$(free_port)
+    p2[$c]=$(free_port)
+    ps[$c]=$(free_port)
+    # The slapd that does TLS itself, with the bad certificate.
+    ldap_make "$T/ldap-$c" "$c"
+    ldap_start "slapd-$c" "$T/ldap-$c" "ldaps://127.0.0.1:${p2[$c]}/"
+    ldap_policy ldap-client.conf "$T/client-$c.conf" \
+        match="127.0.0.1:${p1[$c]}" connect_port="${p2[$c]}" \
+        server_name=localhost ca_file="$CERTS/ca.pem"
+    # The plaintext slapd served by the shim with the bad certificate.
+    ldap_make "$T/ldap-shim-$c"
+    ldap_policy ldap-server.conf "$T/server-$c.conf" \
+        match="127.0.0.1:${ps[$c]}" cert="$CERTS/$c.pem" key="$CERTS/$c.key"
+    ldap_start "shimmed-$c" "$T/ldap-shim-$c" "ldap://127.0.0.1:${ps[$c]}/" \
+        "$TLSSHIM" -p "$T/server-$c.conf" --
+done
+for c in "${cases[@]}"; do
+    wait_port "${p2[$c]}" "slapd-$c"
+    wait_port "${ps[$c]}" "shimmed-$c"
+done
+
+export HOME=$T
+problems=()
+
+# failed_cleanly succeeds if the last run exited with an error of its own:
+# not 0, not a timeout, not a signal (ldapsearch exits 255 for "Can't
+# contact LDAP server").
+failed_cleanly()
+{
+    [ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] &&
+        ! { [ "$RC" -gt 128 ] && [ "$RC" -lt 160 ]; }
+}
+
+wire_start "${p1[@]}" "${p2[@]}" "${ps[@]}"
+for c in "${cases[@]}"; do
+    secret[$c]=$(marker)
+    pw=$(marker)
+
+    # Client side: the shim must refuse the server before ldapsearch's bind
+    # leaves.
+    run "client-$c" env LDAPTLS_REQCERT=never "$TLSSHIM" \
+        -p "$T/client-$c.conf" -- \
+        ldapsearch -LLL -H "ldap://127.0.0.1:${p1[$c]}" -x \
+        -D "uid=${secret[$c]},ou=people,$LDAP_BASE" -w "$pw" \
+        -b "$LDAP_BASE" "(cn=${secret[$c]})"
+    if ! failed_cleanly; then
+        problems+=("client $c: ldapsearch must fail with an error, got exit $RC")
+    fi
+    if ! grep -q "Can't contact LDAP server" "$T/client-$c.err"; then
+        problems+=("client $c: ldapsearch does not say it cannot contact the server: $(head -c 300 "$T/client-$c.err")")
+    fi
+    n=$(count_match "$T/client-$c.err" "^tlsshim\[[0-9]+\]: fd [0-9]+: connect 127\.0\.0\.1:${p2[$c]}[: ].*(${reason[$c]})")
+    if [ "$n" -ne 1 ]; then
+        problems+=("client $c: want one tlsshim line with /${reason[$c]}/, got $n: $(head -c 400 "$T/client-$c.err")")
+    fi
+    echo "$pw" >"$T/$c.pw"
+
+    # Server side: an ordinary LDAPS client must refuse the shimmed slapd.
+    run "server-$c" env LDAPTLS_CACERT="$CERTS/ca.pem" LDAPTLS_REQCERT=demand \
+        ldapsearch -LLL -H "ldaps://127.0.0.1:${ps[$c]}" -x \
+        -D "uid=${secret[$c]},ou=people,$LDAP_BASE" -w "$pw" \
+        -b "$LDAP_BASE" "(cn=${secret[$c]})"
+    if ! failed_cleanly; then
+        problems+=("server $c: ldapsearch must fail with an error, got exit $RC")
+    fi
+done
+sleep 0.3
+wire_stop
+
+for c in "${cases[@]}"; do
+    for name in "slapd-$c" "shimmed-$c"; do
+        if ! kill -0 "$(bg_pid "$name")" 2>/dev/null; then
+            problems+=("$name died")
+        fi
+        # No operation reached slapd: the connection never got that far.
+        if grep -q -F -e "${secret[$c]}" "$T/$name.err" ||
+            grep -q -E 'conn=[0-9]+ op=[0-9]+ (BIND|SRCH)' "$T/$name.err"; then
+            problems+=("$name received an operation: $(grep -E 'op=' "$T/$name.err" | head -3)")
+        fi
+    done
+    for port in "${p2[$c]}" "${ps[$c]}"; do
+        for needle in "${secret[$c]}" "$(cat "$T/$c.pw")"; do
+            if ! (wire_assert_absent "$needle" "$port") 2>"$T/wire-$c.err"; then
+                problems+=("$c: $(grep FAIL "$T/wire-$c.err")")
+            fi
+        done
+    done
+    # The shimmed client sent a ClientHello first, nothing else.
+    if ! (wire_assert_tls "${p2[$c]}" to-server) 2>"$T/wire-$c.err"; then
+        problems+=("client $c: $(grep FAIL "$T/wire-$c.err")")
+    fi
+    read -r packets bytes < <(wire_stats "${p1[$c]}")
+    if [ "$packets" -ne 0 ]; then
+        problems+=("client $c: $packets packets on port ${p1[$c]}, the port connect_port replaces")
+    fi
+done
+
+if [ "${#problems[@]}" -ne 0 ]; then
+    printf '  - %s\n' "${problems[@]}" >&2
+    fail "${#problems[@]} problem(s), listed above"
+fi
