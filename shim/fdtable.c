@@ -138,10 +138,7 @@ fdtable_dup(int old_fd, int new_fd)
     if (fdtable_set(new_fd, s) != 0) {
         /* The copy cannot be tracked, so it must not carry plaintext:
          * better a failed call than an unencrypted one. */
-        pthread_mutex_lock(&s->lock);
-        s->state = SESSION_FAILED;
-        s->error = EMFILE;
-        pthread_mutex_unlock(&s->lock);
+        session_fail_untracked(s, new_fd);
     }
     session_unref(s);
 }

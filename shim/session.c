@@ -96,6 +96,24 @@ session_global_init(void)
     return 0;
 }
 
+/* --- state --- */
+
+/* session_set_state changes the state (lock held).  It is stored
+ * atomically because session_is_open() reads it without the lock. */
+static void
+session_set_state(struct session *s, enum session_state state)
+{
+    __atomic_store_n(&s->state, state, __ATOMIC_RELEASE);
+}
+
+/* session_is_open is the lock-free check on the data path: once a session
+ * is open the handshake code need not be entered. */
+static bool
+session_is_open(struct session *s)
+{
+    return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == SESSION_OPEN;
+}
+
 /* --- life cycle --- */
 
 struct session *
@@ -271,7 +289,7 @@ session_peer_names(X509 *cert, char *out, size_t out_len)
 static int
 session_fail(struct session *s, int fd, int err, const char *reason)
 {
-    s->state = SESSION_FAILED;
+    session_set_state(s, SESSION_FAILED);
     s->error = err;
     log_msg(LOG_LEVEL_WARN, "fd %d: %s: %s", fd, s->what, reason);
     libc.shutdown(fd, SHUT_RDWR);
@@ -516,7 +534,7 @@ session_start(struct session *s, int fd)
     s->ssl = ssl;
     s->owner = getpid();
     s->deadline_ms = session_now_ms() + (long)s->rule->handshake_timeout_ms;
-    s->state = SESSION_HANDSHAKING;
+    session_set_state(s, SESSION_HANDSHAKING);
     return 0;
 }
 
@@ -569,7 +587,7 @@ session_handshake_step(struct session *s, int fd)
         s->want = 0;
         rc = s->tls_client ? session_check_pins(s, fd) : 0;
         if (rc == 0) {
-            s->state = SESSION_OPEN;
+            session_set_state(s, SESSION_OPEN);
             session_log_established(s, fd);
         }
         return rc;
@@ -645,7 +663,7 @@ session_stream_error(struct session *s, int fd, int ssl_error, bool reading)
         err = ECONNRESET;
     }
     bssl.ERR_clear_error();
-    s->state = SESSION_FAILED;
+    session_set_state(s, SESSION_FAILED);
     s->error = err;
     log_msg(LOG_LEVEL_WARN, "fd %d: %s: %s", fd, s->what, text);
     return -err;
@@ -659,7 +677,7 @@ session_read(struct session *s, int fd, void *buf, size_t len, int flags)
     size_t got = 0;
     ssize_t rc = 0;
 
-    if (s->state != SESSION_OPEN) {
+    if (!session_is_open(s)) {
         int hs;
 
         nonblock = (flags & MSG_DONTWAIT) || session_fd_nonblocking(fd);
@@ -742,7 +760,7 @@ session_write(struct session *s, int fd, const void *buf, size_t len, int flags)
     size_t sent = 0;
     ssize_t rc = 0;
 
-    if (s->state != SESSION_OPEN) {
+    if (!session_is_open(s)) {
         int hs;
 
         nonblock = (flags & MSG_DONTWAIT) || session_fd_nonblocking(fd);
@@ -843,6 +861,15 @@ session_poll_state(struct session *s, int fd, bool kick,
     }
     out->ready = s->state == SESSION_FAILED || s->peer_closed ||
                  (s->state == SESSION_OPEN && bssl.SSL_pending(s->ssl) > 0);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void
+session_fail_untracked(struct session *s, int fd)
+{
+    pthread_mutex_lock(&s->lock);
+    (void)session_fail(s, fd, EMFILE,
+                       "descriptor beyond the shim's table: connection closed");
     pthread_mutex_unlock(&s->lock);
 }
 

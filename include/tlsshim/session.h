@@ -138,6 +138,10 @@ void session_poll_state(struct session *s, int fd, bool kick,
  * handshake first if needed; returns a negative errno if that fails. */
 int session_readable(struct session *s, int fd);
 
+/* session_fail_untracked fails |s| with EMFILE, logging why: a copy of
+ * its descriptor (|fd|) could not be tracked, so no copy may carry data. */
+void session_fail_untracked(struct session *s, int fd);
+
 /* session_shutdown sends close_notify (once) through |fd| without
  * blocking.  Used by shutdown(SHUT_WR/SHUT_RDWR) and by the close of the
  * last descriptor in the process that owns the session. */
