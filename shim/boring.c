@@ -11,6 +11,7 @@
 #include "tlsshim/boring.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,44 @@
 #include <sys/auxv.h>
 
 struct boring_api bssl;
+
+/*
+ * BoringSSL's allocator, made the program's.
+ *
+ * Under RTLD_DEEPBIND, libcrypto's reference to malloc binds to libc's
+ * (libc is in its private scope), but its weak reference to jemalloc's
+ * sized free, sdallocx, is found only in the global scope.  In a program
+ * that brings jemalloc (redis-server, redis-cli, redis-benchmark), BoringSSL
+ * then allocated with glibc and freed into jemalloc, which later handed
+ * glibc's heap out again: the program crashed in its next malloc or free
+ * (redis-cli --version already did, once a CA file had been loaded).
+ * BoringSSL looks for these three hooks (weak references) before anything
+ * else: defined here, every BoringSSL allocation goes through the program's
+ * own malloc and free, whatever allocator that is.
+ */
+__attribute__((visibility("default"))) void *
+OPENSSL_memory_alloc(size_t size)
+{
+    return malloc(size);
+}
+
+__attribute__((visibility("default"))) void
+OPENSSL_memory_free(void *ptr)
+{
+    if (ptr != NULL) {
+        /* BoringSSL's own free wipes what it frees: keys must not linger. */
+        explicit_bzero(ptr, malloc_usable_size(ptr));
+        free(ptr);
+    }
+}
+
+/* BoringSSL's realloc copies this many bytes of the old block: the usable
+ * size is at least what was asked for, and all of it is readable. */
+__attribute__((visibility("default"))) size_t
+OPENSSL_memory_get_size(void *ptr)
+{
+    return ptr != NULL ? malloc_usable_size(ptr) : 0;
+}
 
 static bool boring_ready;
 

@@ -143,6 +143,26 @@ fdtable_dup(int old_fd, int new_fd)
     session_unref(s);
 }
 
+void
+fdtable_each(void (*fn)(int fd, struct session *s))
+{
+    pthread_mutex_lock(&fdtable_lock);
+    for (unsigned c = 0; c < FDTABLE_CHUNKS && fdtable_wrapped > 0; c++) {
+        struct fdtable_chunk *chunk =
+            atomic_load_explicit(&fdtable_chunks[c], memory_order_acquire);
+
+        for (unsigned i = 0; chunk != NULL && i < FDTABLE_CHUNK; i++) {
+            struct session *s =
+                atomic_load_explicit(&chunk->slot[i], memory_order_relaxed);
+
+            if (s != NULL) {
+                fn((int)(c * FDTABLE_CHUNK + i), s);
+            }
+        }
+    }
+    pthread_mutex_unlock(&fdtable_lock);
+}
+
 int
 fdtable_count(void)
 {

@@ -138,3 +138,21 @@ init_constructor(void)
 {
     init_ensure();
 }
+
+/* init_close_at_exit ends the sessions of a process that exits without
+ * closing them (inetd-style services often do): their peers would
+ * otherwise see a truncated stream.  Only the process that ran a
+ * session's handshake sends its close_notify. */
+static void
+init_close_at_exit(int fd, struct session *s)
+{
+    session_close_last(s, fd);
+}
+
+__attribute__((destructor)) static void
+init_destructor(void)
+{
+    if (atomic_load_explicit(&init_active, memory_order_acquire)) {
+        fdtable_each(init_close_at_exit);
+    }
+}

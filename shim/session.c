@@ -636,6 +636,61 @@ session_handshake(struct session *s, int fd, bool nonblock)
 
 /* --- data --- */
 
+/* How one read or write call of the program may wait, found out only when
+ * it matters: most calls never wait. */
+struct session_blocking {
+    int flags;       /* the program's MSG_* flags */
+    int nonblock;    /* 1: return EAGAIN instead of waiting; -1: unknown */
+    int timeout_ms;  /* SO_RCVTIMEO/SO_SNDTIMEO; -1 none; -2: unknown */
+    int timeout_opt; /* which of the two applies */
+};
+
+static bool
+session_is_nonblocking(int fd, struct session_blocking *how)
+{
+    if (how->nonblock < 0) {
+        how->nonblock =
+            (how->flags & MSG_DONTWAIT) || session_fd_nonblocking(fd);
+    }
+    return how->nonblock;
+}
+
+/* session_ensure_open runs or advances the handshake before data moves.
+ * Returns 0 when the session is open, else a negative errno (-EAGAIN for a
+ * non-blocking handshake still under way). */
+static int
+session_ensure_open(struct session *s, int fd, struct session_blocking *how)
+{
+    if (session_is_open(s)) {
+        return 0;
+    }
+    return session_handshake(s, fd, session_is_nonblocking(fd, how));
+}
+
+/* session_block waits, without the lock, until the socket can serve what
+ * the SSL call wanted, as the program's own call would have: not at all
+ * for a non-blocking socket (-EAGAIN), up to the socket's timeout (-EAGAIN
+ * when it runs out), or until a signal (-EINTR).  Returns 0 to retry.  Lock
+ * held on entry and on return. */
+static int
+session_block(struct session *s, int fd, int ssl_error,
+              struct session_blocking *how)
+{
+    int rc;
+
+    if (session_is_nonblocking(fd, how)) {
+        return -EAGAIN;
+    }
+    if (how->timeout_ms == -2) {
+        how->timeout_ms = session_timeout_ms(fd, how->timeout_opt);
+    }
+    pthread_mutex_unlock(&s->lock);
+    rc = session_wait(fd, ssl_error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+                      how->timeout_ms);
+    pthread_mutex_lock(&s->lock);
+    return rc;
+}
+
 /* session_stream_error handles a failed SSL_read/SSL_write on an open
  * session.  Lock held.  Returns the negative errno. */
 static int
@@ -672,19 +727,15 @@ session_stream_error(struct session *s, int fd, int ssl_error, bool reading)
 ssize_t
 session_read(struct session *s, int fd, void *buf, size_t len, int flags)
 {
-    int nonblock = -1; /* unknown until it matters */
-    int timeout = -2;  /* -2: not read yet */
+    struct session_blocking how = { .flags = flags,
+                                    .nonblock = -1,
+                                    .timeout_ms = -2,
+                                    .timeout_opt = SO_RCVTIMEO };
     size_t got = 0;
-    ssize_t rc = 0;
+    ssize_t rc = session_ensure_open(s, fd, &how);
 
-    if (!session_is_open(s)) {
-        int hs;
-
-        nonblock = (flags & MSG_DONTWAIT) || session_fd_nonblocking(fd);
-        hs = session_handshake(s, fd, nonblock);
-        if (hs != 0) {
-            return hs;
-        }
+    if (rc != 0) {
+        return rc;
     }
     if (len == 0) {
         return 0;
@@ -730,20 +781,7 @@ session_read(struct session *s, int fd, void *buf, size_t len, int flags)
             break;
         }
 
-        if (nonblock < 0) {
-            nonblock = (flags & MSG_DONTWAIT) || session_fd_nonblocking(fd);
-        }
-        if (nonblock) {
-            rc = -EAGAIN;
-            break;
-        }
-        if (timeout == -2) {
-            timeout = session_timeout_ms(fd, SO_RCVTIMEO);
-        }
-        pthread_mutex_unlock(&s->lock);
-        rc = session_wait(
-            fd, ssl_error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, timeout);
-        pthread_mutex_lock(&s->lock);
+        rc = session_block(s, fd, ssl_error, &how);
         if (rc != 0) {
             break;
         }
@@ -755,19 +793,15 @@ session_read(struct session *s, int fd, void *buf, size_t len, int flags)
 ssize_t
 session_write(struct session *s, int fd, const void *buf, size_t len, int flags)
 {
-    int nonblock = -1;
-    int timeout = -2;
+    struct session_blocking how = { .flags = flags,
+                                    .nonblock = -1,
+                                    .timeout_ms = -2,
+                                    .timeout_opt = SO_SNDTIMEO };
     size_t sent = 0;
-    ssize_t rc = 0;
+    ssize_t rc = session_ensure_open(s, fd, &how);
 
-    if (!session_is_open(s)) {
-        int hs;
-
-        nonblock = (flags & MSG_DONTWAIT) || session_fd_nonblocking(fd);
-        hs = session_handshake(s, fd, nonblock);
-        if (hs != 0) {
-            return hs;
-        }
+    if (rc != 0) {
+        return rc;
     }
 
     pthread_mutex_lock(&s->lock);
@@ -800,20 +834,7 @@ session_write(struct session *s, int fd, const void *buf, size_t len, int flags)
             rc = session_stream_error(s, fd, ssl_error, false);
             break;
         }
-        if (nonblock < 0) {
-            nonblock = (flags & MSG_DONTWAIT) || session_fd_nonblocking(fd);
-        }
-        if (nonblock) {
-            rc = -EAGAIN;
-            break;
-        }
-        if (timeout == -2) {
-            timeout = session_timeout_ms(fd, SO_SNDTIMEO);
-        }
-        pthread_mutex_unlock(&s->lock);
-        rc = session_wait(
-            fd, ssl_error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, timeout);
-        pthread_mutex_lock(&s->lock);
+        rc = session_block(s, fd, ssl_error, &how);
         if (rc != 0) {
             break;
         }

@@ -32,6 +32,10 @@ struct session *fdtable_take(int fd, bool *out_last);
  * after dup(), dup2(), dup3() and fcntl(F_DUPFD*). */
 void fdtable_dup(int old_fd, int new_fd);
 
+/* fdtable_each calls |fn| for every wrapped descriptor, with the table
+ * lock held: |fn| must not call back into the table. */
+void fdtable_each(void (*fn)(int fd, struct session *s));
+
 /* fdtable_count returns how many descriptors are wrapped (for tests). */
 int fdtable_count(void);
 
