@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+#
+# test_fork.sh - a server that accepts, hands the connection to a new
+# process and closes its own copy at once; the child serves it over TLS.
+#
+# tests/programs/forksrv.c runs under a server rule twice: once with fork(),
+# once with a raw clone system call as vsftpd makes (no pthread_atfork
+# handler runs, so the shim can only tell the new process by its pid).  Each
+# time, several connections in a row: from the same program as a shimmed
+# client (client rule), and from openssl s_client verifying the
+# certificate.  The parent's close must not disturb the child's session,
+# every child must end with exit 0, every client must get its own reply
+# followed by a clean end of file, and the requests must not be on the wire.
+#
+. "$(dirname "$0")/lib.sh"
+need_shim
+certs
+
+PROG=$(dirname "$TLSSHIM_LIB")/tests/programs/forksrv
+[ -x "$PROG" ] || fail "test program not built: $PROG"
+
+for how in fork clone; do
+    P=$(free_port)
+    secret=$(marker)
+    cat >"$T/server-$how.conf" <<CONF
+[server forksrv]
+match = 127.0.0.1:$P
+cert  = $CERTS/server.pem
+key   = $CERTS/server.key
+CONF
+    cat >"$T/client-$how.conf" <<CONF
+[client forksrv]
+match   = 127.0.0.1:$P
+ca_file = $CERTS/ca.pem
+CONF
+
+    wire_start "$P"
+    # 4 connections from the shimmed client, 2 from s_client.
+    bg "server-$how" "$TLSSHIM" -p "$T/server-$how.conf" -l info -- \
+        "$PROG" "$how" "$P" 6
+    wait_port "$P" "server-$how"
+
+    run "client-$how" "$TLSSHIM" -p "$T/client-$how.conf" -- \
+        "$PROG" client "$P" 4 "$secret"
+    assert_rc 0 "client-$how"
+    for i in 1 2 3 4; do
+        assert_match "$T/client-$how.out" "^ok: connection $i: 'reply $i $secret from child [0-9]+'"
+        assert_contains "$T/client-$how.out" "ok: connection $i: end of file after the reply (0)"
+    done
+
+    for i in 5 6; do
+        printf 'request %s %s\n' "$i" "$secret" >"$T/request-$how-$i"
+        run_input "$T/request-$how-$i" "s_client-$how-$i" \
+            openssl s_client -connect "127.0.0.1:$P" -servername localhost \
+            -verify_hostname localhost -CAfile "$CERTS/ca.pem" \
+            -verify_return_error -quiet
+        assert_rc 0 "s_client-$how-$i"
+        assert_match "$T/s_client-$how-$i.out" "^reply $i $secret from child [0-9]+$"
+    done
+
+    # The server exits once its 6 children have: all must have succeeded.
+    pid=$(bg_pid "server-$how")
+    for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    wait "$pid" && rc=0 || rc=$?
+    wire_stop
+    assert_eq 0 "$rc" "$how server exit status"
+    assert_contains "$T/server-$how.out" "ok: server: 0 of 6 children failed"
+
+    # Each connection was served, and its handshake made, by a different
+    # child: six accept lines from six pids, none of them the parent's.
+    n=$(grep -E -c "^tlsshim\[[0-9]+\]: fd [0-9]+: accept 127\.0\.0\.1:[0-9]+ on 127\.0\.0\.1:$P: TLS ?v?1\.[23]" \
+        "$T/server-$how.err" || true)
+    assert_eq 6 "$n" "$how: handshakes logged by the server side"
+    pids=$(sed -n 's/^tlsshim\[\([0-9]*\)\]: fd [0-9]*: accept .*/\1/p' \
+        "$T/server-$how.err" | sort -u | wc -l)
+    assert_eq 6 "$pids" "$how: distinct processes that made the handshakes"
+    if grep -q "^tlsshim\[$pid\]: fd [0-9]*: accept" "$T/server-$how.err"; then
+        fail "$how: the parent (pid $pid) ran a handshake itself"
+    fi
+    assert_not_contains "$T/server-$how.err" "warn"
+
+    wire_assert_absent "$secret" "$P"
+    wire_assert_absent "reply " "$P"
+    wire_assert_tls "$P"
+    log "$how: 6 connections, each served by its own child over TLS"
+done
