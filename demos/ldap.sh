@@ -21,39 +21,9 @@
 # policy/ldap-client.conf.  Everything it starts is stopped at the end; it
 # exits non-zero if any step fails.
 #
-set -euo pipefail
-
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
-
-bold='' plain=''
-if [ -t 1 ]; then
-    bold=$(printf '\033[1m') plain=$(printf '\033[0m')
-fi
-
-say()
-{
-    printf '\n%s== %s%s\n' "$bold" "$*" "$plain"
-}
-
-# indent [PREFIX] copies stdin to stdout, each line prefixed.
-indent()
-{
-    sed "s/^/    ${1:-}/"
-}
-
-say "Installing missing packages, building"
-bash tests/install-deps.sh
-build=${BUILD_DIR:-build}
-case $build in
-/*) ;;
-*) build=$root/$build ;;
-esac
-if [ ! -f "$build/CMakeCache.txt" ]; then
-    cmake -S . -B "$build" >/dev/null
-fi
-cmake --build "$build" -j2 >/dev/null
-export TLSSHIM="$build/tlsshim" TLSSHIM_LIB="$build/libtlsshim.so"
+# shellcheck source=demos/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+demo_build
 
 # The test helpers: background processes, tcpdump recorder, cleanup, and
 # the LDAP ones (a throwaway slapd directory, policies from the samples).
