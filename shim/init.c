@@ -12,6 +12,7 @@
 #include "tlsshim/log.h"
 #include "tlsshim/real.h"
 #include "tlsshim/session.h"
+#include "tlsshim/streams.h"
 #include "tlsshim/tlsctx.h"
 #include "tlsshim/wrap.h"
 
@@ -63,17 +64,27 @@ init_inherited_sockets(void)
     struct stat st0;
     struct stat st1;
 
-    if (fstat(0, &st0) == 0 && S_ISSOCK(st0.st_mode)) {
+    bool sock0 = fstat(0, &st0) == 0 && S_ISSOCK(st0.st_mode);
+
+    if (sock0) {
         wrap_recognise(0);
     }
-    if (fstat(1, &st1) != 0 || !S_ISSOCK(st1.st_mode)) {
-        return;
+    if (fstat(1, &st1) == 0 && S_ISSOCK(st1.st_mode)) {
+        if (sock0 && st0.st_dev == st1.st_dev && st0.st_ino == st1.st_ino) {
+            fdtable_dup(0, 1);
+        } else {
+            wrap_recognise(1);
+        }
     }
-    if (S_ISSOCK(st0.st_mode) && st0.st_dev == st1.st_dev &&
-        st0.st_ino == st1.st_ino) {
-        fdtable_dup(0, 1);
-    } else {
-        wrap_recognise(1);
+
+    /* stdio on them must go through the session too. */
+    for (int fd = 0; fd <= 1; fd++) {
+        struct session *s = fdtable_get(fd);
+
+        if (s != NULL) {
+            streams_adopt_std(fd);
+            session_unref(s);
+        }
     }
 }
 
@@ -84,6 +95,7 @@ init_run(void)
     char err[4096];
 
     real_resolve();
+    log_set_writer(libc.write);
     log_init();
     if (path == NULL || *path == '\0') {
         return;
@@ -153,6 +165,7 @@ __attribute__((destructor)) static void
 init_destructor(void)
 {
     if (atomic_load_explicit(&init_active, memory_order_acquire)) {
+        streams_flush_all();
         fdtable_each(init_close_at_exit);
     }
 }

@@ -141,6 +141,25 @@ shutdown(int fd, int how)
 
 /* --- descriptors that share a session --- */
 
+/* interpose_dup_done gives |fd2|, just made a copy of |fd|, the session of
+ * |fd|.  A wrapped socket copied onto 0, 1 or 2 (as inetd-style servers do
+ * before they exec or serve) also gets the matching stdio stream. */
+static void
+interpose_dup_done(int fd, int fd2)
+{
+    struct session *s;
+
+    fdtable_dup(fd, fd2);
+    if (fd2 > 2) {
+        return;
+    }
+    s = fdtable_get(fd2);
+    if (s != NULL) {
+        streams_adopt_std(fd2);
+        session_unref(s);
+    }
+}
+
 SHIM_EXPORT int
 dup(int fd)
 {
@@ -162,7 +181,7 @@ dup2(int fd, int fd2)
     real_resolve();
     rc = libc.dup2(fd, fd2);
     if (rc >= 0 && fd != fd2) {
-        fdtable_dup(fd, fd2);
+        interpose_dup_done(fd, fd2);
     }
     return rc;
 }
@@ -175,7 +194,7 @@ dup3(int fd, int fd2, int flags)
     real_resolve();
     rc = libc.dup3(fd, fd2, flags);
     if (rc >= 0) {
-        fdtable_dup(fd, fd2);
+        interpose_dup_done(fd, fd2);
     }
     return rc;
 }

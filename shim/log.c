@@ -34,6 +34,7 @@ enum log_dest {
 static enum log_level log_level = LOG_LEVEL_WARN;
 static enum log_dest log_dest = LOG_DEST_STDERR;
 static int log_fd = -1;
+static ssize_t (*log_writer)(int fd, const void *buf, size_t len);
 
 static const char *const log_level_names[] = {
     [LOG_LEVEL_ERROR] = "error",
@@ -48,7 +49,8 @@ static void
 log_raw_write(int fd, const char *buf, size_t len)
 {
     while (len > 0) {
-        long n = syscall(SYS_write, fd, buf, len);
+        long n = log_writer != NULL ? log_writer(fd, buf, len)
+                                    : syscall(SYS_write, fd, buf, len);
 
         if (n < 0 && errno == EINTR) {
             continue;
@@ -88,7 +90,7 @@ log_init(void)
     }
 
     if (log_fd >= 0) {
-        (void)syscall(SYS_close, log_fd);
+        close(log_fd);
         log_fd = -1;
     }
     if (dest == NULL || *dest == '\0') {
@@ -104,6 +106,12 @@ log_init(void)
     if (log_dest == LOG_DEST_SYSLOG) {
         openlog("tlsshim", LOG_PID | LOG_NDELAY, LOG_DAEMON);
     }
+}
+
+void
+log_set_writer(ssize_t (*writer)(int fd, const void *buf, size_t len))
+{
+    log_writer = writer;
 }
 
 bool
@@ -131,8 +139,7 @@ log_msg(enum log_level level, const char *fmt, ...)
         return;
     }
 
-    prefix_len = snprintf(line, sizeof(line),
-                          "tlsshim[%ld]: ", (long)syscall(SYS_getpid));
+    prefix_len = snprintf(line, sizeof(line), "tlsshim[%ld]: ", (long)getpid());
     va_start(ap, fmt);
     body_len =
         vsnprintf(line + prefix_len, sizeof(line) - prefix_len - 1, fmt, ap);

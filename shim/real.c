@@ -25,10 +25,7 @@ real_lookup(const char *name)
         /* Nothing can be passed through; say so once and stop, rather than
          * crash later on a NULL call.  write(2) is the raw syscall wrapper
          * that the shim never interposes under this name. */
-        static const char msg[] = "tlsshim: cannot find libc's ";
-        (void)!syscall(SYS_write, 2, msg, sizeof(msg) - 1);
-        (void)!syscall(SYS_write, 2, name, strlen(name));
-        (void)!syscall(SYS_write, 2, "\n", 1);
+        fprintf(stderr, "tlsshim: cannot find libc's %s\n", name);
         abort();
     }
     return fn;
@@ -66,6 +63,15 @@ real_resolve_slow(void)
     libc.pselect = real_lookup("pselect");
     libc.epoll_ctl = real_lookup("epoll_ctl");
     libc.epoll_pwait = real_lookup("epoll_pwait");
+    libc.sendmmsg = real_lookup("sendmmsg");
+    libc.recvmmsg = real_lookup("recvmmsg");
+    libc.preadv2 = real_lookup("preadv2");
+    libc.pwritev2 = real_lookup("pwritev2");
+    libc.vdprintf = real_lookup("vdprintf");
+    libc.aio_read = real_lookup("aio_read");
+    libc.aio_write = real_lookup("aio_write");
+    libc.lio_listio = real_lookup("lio_listio");
+    libc.syscall = real_lookup("syscall");
     libc.fdopen = real_lookup("fdopen");
     libc.fileno = real_lookup("fileno");
     libc.fileno_unlocked = real_lookup("fileno_unlocked");

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -232,6 +233,30 @@ session_wait(int fd, short events, int timeout_ms)
     struct pollfd pfd = { .fd = fd, .events = events };
     int n = libc.poll(&pfd, 1, timeout_ms);
 
+    /* poll() refuses more descriptors than RLIMIT_NOFILE allows, and
+     * vsftpd sets that limit to 0 in its unprivileged process (so that it
+     * cannot open files) while it still reads and writes its sockets.
+     * select() is not bound by the limit. */
+    if (n < 0 && errno == EINVAL && fd < FD_SETSIZE) {
+        fd_set rfds;
+        fd_set wfds;
+        struct timeval tv;
+
+        FD_ZERO(&rfds);
+        FD_ZERO(&wfds);
+        if (events & POLLIN) {
+            FD_SET(fd, &rfds);
+        }
+        if (events & POLLOUT) {
+            FD_SET(fd, &wfds);
+        }
+        if (timeout_ms >= 0) {
+            tv.tv_sec = timeout_ms / 1000;
+            tv.tv_usec = (timeout_ms % 1000) * 1000L;
+        }
+        n = libc.select(fd + 1, &rfds, &wfds, NULL,
+                        timeout_ms >= 0 ? &tv : NULL);
+    }
     if (n < 0) {
         return -errno;
     }
@@ -661,10 +686,18 @@ session_is_nonblocking(int fd, struct session_blocking *how)
 static int
 session_ensure_open(struct session *s, int fd, struct session_blocking *how)
 {
+    int rc;
+
     if (session_is_open(s)) {
         return 0;
     }
-    return session_handshake(s, fd, session_is_nonblocking(fd, how));
+    rc = session_handshake(s, fd, session_is_nonblocking(fd, how));
+    if (rc == -EAGAIN) {
+        pthread_mutex_lock(&s->lock);
+        s->io_waited = true;
+        pthread_mutex_unlock(&s->lock);
+    }
+    return rc;
 }
 
 /* session_block waits, without the lock, until the socket can serve what
@@ -874,7 +907,15 @@ session_poll_state(struct session *s, int fd, bool kick,
     if (kick && s->tls_client && s->state == SESSION_PENDING) {
         (void)session_handshake_step(s, fd);
     }
-    out->want = s->state == SESSION_HANDSHAKING ? s->want : 0;
+    /* The handshake's direction replaces the program's interest only once
+     * the program has tried to move data and been told to wait: then
+     * waking it for a writable socket would only make it spin.  Before
+     * that, the program may be waiting for something else entirely: an
+     * FTP client polls its new data connection for the end of connect()
+     * (POLLOUT) and only then sends STOR on the control connection, which
+     * is what makes the server accept the data connection and answer the
+     * ClientHello.  Waiting for that answer there would wait for ever. */
+    out->want = s->state == SESSION_HANDSHAKING && s->io_waited ? s->want : 0;
     if (s->state == SESSION_HANDSHAKING && session_now_ms() >= s->deadline_ms) {
         /* Time is up: let the program's next call find out. */
         (void)session_handshake_timeout(s, fd);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,4 +137,37 @@ streams_fileno(FILE *stream, int *out_fd)
     }
     pthread_mutex_unlock(&streams_lock);
     return found;
+}
+
+void
+streams_flush_all(void)
+{
+    pthread_mutex_lock(&streams_lock);
+    for (struct streams_entry *e = streams_list; e != NULL; e = e->next) {
+        fflush(e->stream);
+    }
+    pthread_mutex_unlock(&streams_lock);
+}
+
+void
+streams_adopt_std(int fd)
+{
+    FILE **slot = fd == 0 ? &stdin : fd == 1 ? &stdout : &stderr;
+    int old_fd;
+    FILE *fresh;
+
+    if (fd < 0 || fd > 2 || streams_fileno(*slot, &old_fd)) {
+        return;
+    }
+    __fpurge(*slot);
+    fresh = streams_fdopen(fd, fd == 0 ? "r" : "w");
+    if (fresh == NULL) {
+        return;
+    }
+    /* stderr stays unbuffered; stdin and stdout on a socket are fully
+     * buffered, as glibc would make them. */
+    if (fd == 2) {
+        setvbuf(fresh, NULL, _IONBF, 0);
+    }
+    *slot = fresh;
 }

@@ -12,6 +12,7 @@
 #define TLSSHIM_LOG_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 enum log_level {
     LOG_LEVEL_ERROR, /* our fault or the policy's: the user must act */
@@ -24,6 +25,11 @@ enum log_level {
  * again re-reads the environment.  Before it runs, warnings and errors go to
  * stderr. */
 void log_init(void);
+
+/* log_set_writer makes log lines go out through |writer| (the real
+ * write(2), once the library has found it) instead of the syscall()
+ * function, which the library interposes. */
+void log_set_writer(ssize_t (*writer)(int fd, const void *buf, size_t len));
 
 /* log_enabled reports whether lines of |level| are written. */
 bool log_enabled(enum log_level level);

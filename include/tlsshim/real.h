@@ -10,9 +10,11 @@
 #ifndef TLSSHIM_REAL_H
 #define TLSSHIM_REAL_H
 
+#include <aio.h>
 #include <dirent.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -63,6 +65,19 @@ struct libc_calls {
     int (*epoll_ctl)(int epfd, int op, int fd, struct epoll_event *event);
     int (*epoll_pwait)(int epfd, struct epoll_event *events, int max,
                        int timeout, const sigset_t *sigmask);
+    int (*sendmmsg)(int fd, struct mmsghdr *vec, unsigned int vlen, int flags);
+    int (*recvmmsg)(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
+                    struct timespec *timeout);
+    ssize_t (*preadv2)(int fd, const struct iovec *iov, int iovcnt,
+                       off_t offset, int flags);
+    ssize_t (*pwritev2)(int fd, const struct iovec *iov, int iovcnt,
+                        off_t offset, int flags);
+    int (*vdprintf)(int fd, const char *fmt, va_list ap);
+    int (*aio_read)(struct aiocb *cb);
+    int (*aio_write)(struct aiocb *cb);
+    int (*lio_listio)(int mode, struct aiocb *const list[], int n,
+                      struct sigevent *sev);
+    long (*syscall)(long number, ...);
     FILE *(*fdopen)(int fd, const char *mode);
     int (*fileno)(FILE *stream);
     int (*fileno_unlocked)(FILE *stream);

@@ -63,6 +63,8 @@ struct session {
     pid_t owner;              /* process that ran the handshake */
     long deadline_ms;         /* CLOCK_MONOTONIC end of the handshake */
     short want;               /* handshake waits for POLLIN or POLLOUT */
+    bool io_waited;           /* a read or write of the program found the
+                               * handshake unfinished (EAGAIN) */
     bool sent_close_notify;   /* our close_notify is out */
     bool peer_closed;         /* the peer's close_notify arrived */
 };

@@ -25,4 +25,18 @@ FILE *streams_fdopen(int fd, const char *mode);
  * true if |stream| was made by streams_fdopen, else returns false. */
 bool streams_fileno(FILE *stream, int *out_fd);
 
+/* streams_flush_all flushes every stream made by streams_fdopen.  Called
+ * at exit before sessions send close_notify: glibc flushes stdio only after
+ * the library's destructor has run, too late for the session. */
+void streams_flush_all(void);
+
+/* streams_adopt_std replaces stdin, stdout or stderr (|fd| 0, 1 or 2,
+ * which has just become a wrapped socket: inherited from inetd, or dup2'd
+ * there) with a stream through the session, so that printf() and
+ * fgets(stdin) do not write or read the socket in the clear.  Output the
+ * old stream still buffered was meant for what the descriptor was before;
+ * it is discarded, since flushing it now would put it on the socket
+ * unencrypted. */
+void streams_adopt_std(int fd);
+
 #endif /* TLSSHIM_STREAMS_H */
