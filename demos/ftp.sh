@@ -16,29 +16,9 @@
 # Everything it starts is stopped at the end; it exits non-zero if any step
 # fails.  The test versions are tests/integration/test_ftp_*.sh.
 #
-set -euo pipefail
-
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
-
-bold='' plain=''
-if [ -t 1 ]; then
-    bold=$(printf '\033[1m') plain=$(printf '\033[0m')
-fi
-
-say()
-{
-    printf '\n%s== %s%s\n' "$bold" "$*" "$plain"
-}
-
-say "Installing missing packages, building"
-bash tests/install-deps.sh
-build=${BUILD_DIR:-build}
-if [ ! -f "$build/CMakeCache.txt" ]; then
-    cmake -S . -B "$build" >/dev/null
-fi
-cmake --build "$build" -j2 >/dev/null
-export TLSSHIM="$root/$build/tlsshim" TLSSHIM_LIB="$root/$build/libtlsshim.so"
+# shellcheck source=demos/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+demo_build
 
 # The test helpers: background processes, tcpdump recorder, cleanup, and
 # the FTP setup shared with the tests.
@@ -102,10 +82,12 @@ say "What crossed the wire"
 read -r packets bytes < <(wire_stats)
 echo "    $packets TCP packets, $bytes bytes of payload"
 echo "    first bytes of each direction of each connection (control, then data):"
-wire_first "" | head -30 | while read -r src gt dst h1 h2 h3 h4 h5 len; do
+wire_first "" >"$T/wire-first-all.out"
+head -30 "$T/wire-first-all.out" | while read -r src gt dst h1 h2 h3 h4 h5 len; do
     printf '    %-22s %s %-22s %s %s %s %s %s  (%s bytes)\n' "$src" "$gt" \
         "$dst" "$h1" "$h2" "$h3" "$h4" "$h5" "$len"
 done
+echo "    ... $(wc -l <"$T/wire-first-all.out") stream directions in all"
 echo "    (0x16 0x03 ...: a TLS handshake record, so TLS from the first byte)"
 ftp_check_wire
 echo "    not in the recording: the file's marker, the password, USER, PASS,"
