@@ -1,0 +1,137 @@
+/*
+ * bench_util.c - measuring helpers shared by the benchmark programs.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+void
+die(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fputs("bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+double
+now_sec(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double
+proc_cpu_sec(pid_t pid)
+{
+    char path[64], buf[1024];
+    FILE *f;
+    size_t len;
+    const char *p;
+    unsigned long long utime, stime;
+    int field;
+
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    /* The command name may hold blanks and parentheses: count fields
+     * after the last ')'.  utime and stime are fields 14 and 15. */
+    p = strrchr(buf, ')');
+    if (p == NULL) {
+        return -1;
+    }
+    for (field = 2; field < 13 && p != NULL; field++) {
+        p = strchr(p + 1, ' ');
+    }
+    if (p == NULL || sscanf(p, " %llu %llu", &utime, &stime) != 2) {
+        return -1;
+    }
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+double
+self_cpu_sec(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+long
+proc_rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    FILE *f;
+    long kib = -1;
+
+    if (pid == 0) {
+        snprintf(path, sizeof path, "/proc/self/status");
+    } else {
+        snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    }
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (sscanf(line, "VmRSS: %ld", &kib) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    return kib;
+}
+
+uint64_t
+parse_size(const char *s)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s) {
+        die("not a size: %s", s);
+    }
+    switch (*end) {
+    case 'k': case 'K': v <<= 10; end++; break;
+    case 'm': case 'M': v <<= 20; end++; break;
+    case 'g': case 'G': v <<= 30; end++; break;
+    default: break;
+    }
+    if (*end != '\0') {
+        die("not a size: %s", s);
+    }
+    return v;
+}
+
+void
+raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
