@@ -27,28 +27,83 @@
 #include <time.h>
 #include <unistd.h>
 
+/* SESSION_INBUF_LEN is what one wait for the peer may receive: a full
+ * TLS record with its header and the largest expansion. */
+#define SESSION_INBUF_LEN (16384 + 2048)
+
 static BIO_METHOD *session_bio_method;
 
 /* --- the BIO over the real socket calls --- */
 
+/* session_inbuf makes sure |inbuf| exists.  Returns 0 or -ENOMEM. */
+static int
+session_inbuf(struct session *s)
+{
+    if (s->inbuf == NULL) {
+        s->inbuf = malloc(SESSION_INBUF_LEN);
+    }
+    return s->inbuf != NULL ? 0 : -ENOMEM;
+}
+
+/* session_inbuf_release frees |inbuf| when it holds nothing. */
+static void
+session_inbuf_release(struct session *s)
+{
+    if (s->in_off == s->in_len) {
+        free(s->inbuf);
+        s->inbuf = NULL;
+        s->in_off = s->in_len = 0;
+    }
+}
+
+/* session_bio_read hands BoringSSL ciphertext.  BoringSSL asks for a
+ * record's 5-byte header, then for its body; reading ahead into |inbuf|
+ * makes that one system call per record instead of two (or fewer, when
+ * records arrive together).  What |inbuf| holds counts as readable for
+ * poll (session_poll_state). */
 static int
 session_bio_read(BIO *bio, char *out, int len)
 {
     struct session *s = bssl.BIO_get_data(bio);
-    ssize_t n;
+    size_t n;
 
     bssl.BIO_clear_retry_flags(bio);
-    do {
-        n = libc.recv(s->io_fd, out, (size_t)len, MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            bssl.BIO_set_retry_read(bio);
-        } else {
-            s->io_errno = errno;
-        }
+    if (s->receiving) {
+        /* A reader waits in recv() into |inbuf| without the lock; what it
+         * gets will be handed over when it returns. */
+        bssl.BIO_set_retry_read(bio);
         return -1;
     }
+    if (s->in_off == s->in_len && !s->tcp_eof) {
+        ssize_t got;
+
+        if (session_inbuf(s) != 0) {
+            s->io_errno = ENOMEM;
+            return -1;
+        }
+        do {
+            got =
+                libc.recv(s->io_fd, s->inbuf, SESSION_INBUF_LEN, MSG_DONTWAIT);
+        } while (got < 0 && errno == EINTR);
+        if (got < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                /* Idle: give the buffer back, as BoringSSL does with its
+                 * own, so that idle connections stay small. */
+                session_inbuf_release(s);
+                bssl.BIO_set_retry_read(bio);
+            } else {
+                s->io_errno = errno;
+            }
+            return -1;
+        }
+        s->in_off = 0;
+        s->in_len = (size_t)got;
+        s->tcp_eof = got == 0;
+    }
+    n = s->in_len - s->in_off;
+    n = n < (size_t)len ? n : (size_t)len;
+    memcpy(out, s->inbuf + s->in_off, n);
+    s->in_off += n;
     return (int)n;
 }
 
@@ -132,6 +187,7 @@ session_new(int fd, const struct policy_rule *rule, SSL_CTX *ctx,
         return NULL;
     }
     atomic_init(&s->refs, 1);
+    pthread_mutex_init(&s->read_lock, NULL);
     pthread_mutex_init(&s->lock, NULL);
     s->rule = rule;
     s->ctx = ctx;
@@ -184,6 +240,8 @@ session_unref(struct session *s)
         bssl.SSL_free(s->ssl);
     }
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->read_lock);
+    free(s->inbuf);
     free(s);
 }
 
@@ -757,6 +815,50 @@ session_stream_error(struct session *s, int fd, int ssl_error, bool reading)
     return -err;
 }
 
+/* session_receive waits for ciphertext as the program's own recv() would
+ * (its MSG_DONTWAIT, the socket's O_NONBLOCK and SO_RCVTIMEO, signals and
+ * SA_RESTART all apply unchanged) and keeps it for the BIO.  The caller
+ * holds |read_lock| and |lock| and |inbuf| is drained; |lock| is dropped
+ * during the wait so that writers go on.  Returns 0 when there is
+ * something for the next SSL_read(), -EAGAIN, -EINTR, or the error of a
+ * broken connection. */
+static int
+session_receive(struct session *s, int fd, int flags)
+{
+    ssize_t n;
+    int err;
+
+    unsigned char *buf;
+
+    if (session_inbuf(s) != 0) {
+        return -ENOMEM;
+    }
+    buf = s->inbuf;
+    s->in_off = s->in_len = 0;
+    s->receiving = true;
+    pthread_mutex_unlock(&s->lock);
+    n = libc.recv(fd, buf, SESSION_INBUF_LEN, flags & MSG_DONTWAIT);
+    err = errno;
+    pthread_mutex_lock(&s->lock);
+    s->receiving = false;
+
+    if (n > 0) {
+        s->in_len = (size_t)n;
+        s->expect_wait = true;
+        return 0;
+    }
+    s->expect_wait = false;
+    if (n == 0) {
+        s->tcp_eof = true; /* SSL_read() decides: close_notify or cut */
+        return 0;
+    }
+    if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) {
+        return -err;
+    }
+    s->io_errno = err;
+    return session_stream_error(s, fd, SSL_ERROR_SYSCALL, true);
+}
+
 ssize_t
 session_read(struct session *s, int fd, void *buf, size_t len, int flags)
 {
@@ -774,6 +876,7 @@ session_read(struct session *s, int fd, void *buf, size_t len, int flags)
         return 0;
     }
 
+    pthread_mutex_lock(&s->read_lock);
     pthread_mutex_lock(&s->lock);
     for (;;) {
         int want = len - got > INT_MAX ? INT_MAX : (int)(len - got);
@@ -787,6 +890,17 @@ session_read(struct session *s, int fd, void *buf, size_t len, int flags)
         if (s->peer_closed) {
             break;
         }
+
+        /* After a read that had to wait (a request/response exchange),
+         * trying first would only cost a system call that finds nothing. */
+        if (s->expect_wait && s->in_off == s->in_len &&
+            bssl.SSL_pending(s->ssl) == 0) {
+            rc = session_receive(s, fd, flags);
+            if (rc != 0) {
+                break;
+            }
+        }
+
         s->io_fd = fd;
         s->io_errno = 0;
         bssl.ERR_clear_error();
@@ -813,13 +927,15 @@ session_read(struct session *s, int fd, void *buf, size_t len, int flags)
         if (got > 0 && !(flags & MSG_WAITALL)) {
             break;
         }
-
-        rc = session_block(s, fd, ssl_error, &how);
+        rc = ssl_error == SSL_ERROR_WANT_READ
+                 ? session_receive(s, fd, flags)
+                 : session_block(s, fd, ssl_error, &how);
         if (rc != 0) {
             break;
         }
     }
     pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->read_lock);
     return got > 0 ? (ssize_t)got : rc;
 }
 
@@ -922,6 +1038,7 @@ session_poll_state(struct session *s, int fd, bool kick,
         out->want = 0;
     }
     out->ready = s->state == SESSION_FAILED || s->peer_closed ||
+                 s->in_off < s->in_len ||
                  (s->state == SESSION_OPEN && bssl.SSL_pending(s->ssl) > 0);
     pthread_mutex_unlock(&s->lock);
 }

@@ -9,9 +9,11 @@
  *
  * Threads: one thread may block reading while another writes.  The SSL
  * object is used only under |lock|, and the lock is never held while
- * waiting for the socket: the shim's BIO is non-blocking and the blocking
- * behaviour the program asked for (O_NONBLOCK or not, SO_RCVTIMEO,
- * SO_SNDTIMEO) is emulated by polling outside the lock.
+ * waiting for the socket: the shim's BIO is non-blocking.  A reader that
+ * must wait for the peer calls the real recv() itself, outside |lock|,
+ * with the program's own flags, so O_NONBLOCK, SO_RCVTIMEO, EINTR and
+ * SA_RESTART behave exactly as without the shim, and hands what it got to
+ * the BIO.  A writer that must wait polls, honouring SO_SNDTIMEO.
  *
  * Functions that return ssize_t or int return a count or 0 on success and
  * a negative errno on failure, so that the interposed calls can hand it on.
@@ -53,20 +55,30 @@ struct session {
     char cache_key[SESSCACHE_KEY_MAX]; /* TLS client: "NAME|ADDR:PORT",
                                         * where its sessions are kept */
 
-    pthread_mutex_t lock;     /* serialises use of |ssl| and the fields
-                               * below */
-    enum session_state state; /* where the connection is */
-    int error;                /* SESSION_FAILED: the errno to report */
-    SSL *ssl;                 /* created at the first handshake step */
-    int io_fd;                /* descriptor the BIO uses for this call */
-    int io_errno;             /* errno of the BIO's last failed syscall */
-    pid_t owner;              /* process that ran the handshake */
-    long deadline_ms;         /* CLOCK_MONOTONIC end of the handshake */
-    short want;               /* handshake waits for POLLIN or POLLOUT */
-    bool io_waited;           /* a read or write of the program found the
-                               * handshake unfinished (EAGAIN) */
-    bool sent_close_notify;   /* our close_notify is out */
-    bool peer_closed;         /* the peer's close_notify arrived */
+    pthread_mutex_t read_lock; /* one reader at a time; held while it
+                                * waits in recv() for ciphertext */
+    pthread_mutex_t lock;      /* serialises use of |ssl| and the fields
+                                * below */
+    enum session_state state;  /* where the connection is */
+    int error;                 /* SESSION_FAILED: the errno to report */
+    SSL *ssl;                  /* created at the first handshake step */
+    int io_fd;                 /* descriptor the BIO uses for this call */
+    int io_errno;              /* errno of the BIO's last failed syscall */
+    pid_t owner;               /* process that ran the handshake */
+    long deadline_ms;          /* CLOCK_MONOTONIC end of the handshake */
+    short want;                /* handshake waits for POLLIN or POLLOUT */
+    bool io_waited;            /* a read or write of the program found the
+                                * handshake unfinished (EAGAIN) */
+    unsigned char *inbuf;      /* ciphertext a waiting reader received,
+                                * which the BIO hands to BoringSSL */
+    size_t in_off;             /* first byte of |inbuf| not yet handed */
+    size_t in_len;             /* bytes received into |inbuf| */
+    bool receiving;            /* a reader is in recv() into |inbuf| */
+    bool tcp_eof;              /* a waiting reader's recv() saw the end */
+    bool expect_wait;          /* the last read had to wait for the peer:
+                                * wait before trying the next one */
+    bool sent_close_notify;    /* our close_notify is out */
+    bool peer_closed;          /* the peer's close_notify arrived */
 };
 
 /* session_global_init prepares what all sessions share (the BIO method).
