@@ -23,6 +23,7 @@
 #include "tlsshim/session.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,49 @@
 
 /* READINESS_STACK_FDS is how many pollfds are handled without malloc. */
 #define READINESS_STACK_FDS 64
+
+/* --- handshake deadlines ---
+ *
+ * A handshake in progress has a deadline (handshake_timeout), but nothing
+ * happens when it passes unless the program waits or calls again: an event
+ * loop asleep in a long wait (nginx sleeps up to client_header_timeout, 60
+ * s) would keep a stalled handshake for as long.  So a wait that includes
+ * a handshaking descriptor sleeps at most until the nearest deadline, then
+ * looks again: the session then fails, its socket is shut down and becomes
+ * ready, and the program's wait returns for it as for any dead peer. */
+
+static long
+readiness_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* readiness_min_left keeps in |*cap| the smaller of itself and |left|
+ * (-1: none). */
+static void
+readiness_min_left(long *cap, long left)
+{
+    if (left >= 0 && (*cap < 0 || left < *cap)) {
+        *cap = left;
+    }
+}
+
+/* readiness_cap_ms returns the wait in milliseconds to use instead of the
+ * program's |program_ms| (-1: for ever) given the nearest handshake
+ * deadline |cap| (-1: none), and sets |*capped| if it is shorter. */
+static int
+readiness_cap_ms(int program_ms, long cap, bool *capped)
+{
+    *capped = false;
+    if (cap < 0 || (program_ms >= 0 && program_ms <= cap)) {
+        return program_ms;
+    }
+    *capped = true;
+    return cap + 1 > INT_MAX ? INT_MAX : (int)cap + 1;
+}
 
 /* --- poll --- */
 
@@ -43,7 +87,7 @@ struct readiness_slot {
 /* readiness_prepare looks at one pollfd.  Returns true if the descriptor
  * is readable at once. */
 static bool
-readiness_prepare(struct pollfd *p, struct readiness_slot *slot)
+readiness_prepare(struct pollfd *p, struct readiness_slot *slot, long *cap)
 {
     struct session *s = fdtable_get(p->fd);
     struct session_poll st;
@@ -56,6 +100,7 @@ readiness_prepare(struct pollfd *p, struct readiness_slot *slot)
     }
     session_poll_state(s, p->fd, (p->events & POLLIN) != 0, &st);
     session_unref(s);
+    readiness_min_left(cap, st.left_ms);
 
     if (st.ready && (p->events & (POLLIN | POLLRDNORM))) {
         slot->ready = true;
@@ -95,7 +140,8 @@ readiness_poll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
     static const struct timespec zero = { 0, 0 };
     struct readiness_slot stack_slots[READINESS_STACK_FDS];
     struct readiness_slot *slots = stack_slots;
-    bool any_ready = false;
+    long end = -1; /* the program's deadline, -1: none */
+    bool again = false;
     int rc;
 
     if (nfds > READINESS_STACK_FDS) {
@@ -105,22 +151,67 @@ readiness_poll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
             return -1;
         }
     }
-    for (nfds_t i = 0; i < nfds; i++) {
-        any_ready |= readiness_prepare(&fds[i], &slots[i]);
+    if (timeout != NULL) {
+        end = readiness_now_ms() + timeout->tv_sec * 1000L +
+              (timeout->tv_nsec + 999999) / 1000000;
     }
+    for (;;) {
+        bool any_ready = false;
+        bool capped = false;
+        long cap = -1;
+        struct timespec ts;
+        const struct timespec *wait = timeout;
 
-    rc = libc.ppoll(fds, nfds, any_ready ? &zero : timeout, sigmask);
-    if (rc >= 0) {
-        for (nfds_t i = 0; i < nfds; i++) {
-            rc += readiness_finish(&fds[i], &slots[i]);
-        }
-    } else {
-        int saved_errno = errno;
+        if (again && end >= 0) {
+            /* After a wake-up for a deadline: what is left of the
+             * program's own timeout. */
+            long left = end - readiness_now_ms();
 
-        for (nfds_t i = 0; i < nfds; i++) {
-            fds[i].events = slots[i].events;
+            if (left < 0) {
+                left = 0;
+            }
+            ts.tv_sec = left / 1000;
+            ts.tv_nsec = (left % 1000) * 1000000L;
+            wait = &ts;
         }
-        errno = saved_errno;
+        again = true;
+        for (nfds_t i = 0; i < nfds; i++) {
+            any_ready |= readiness_prepare(&fds[i], &slots[i], &cap);
+        }
+        if (any_ready) {
+            wait = &zero;
+        } else if (cap >= 0) {
+            long left = end < 0 ? -1 : end - readiness_now_ms();
+            int ms = readiness_cap_ms(
+                end < 0
+                    ? -1
+                    : (left > 0 ? (int)(left > INT_MAX ? INT_MAX : left) : 0),
+                cap, &capped);
+
+            if (capped) {
+                ts.tv_sec = ms / 1000;
+                ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+                wait = &ts;
+            }
+        }
+
+        rc = libc.ppoll(fds, nfds, wait, sigmask);
+        if (rc >= 0) {
+            for (nfds_t i = 0; i < nfds; i++) {
+                rc += readiness_finish(&fds[i], &slots[i]);
+            }
+            if (rc == 0 && capped) {
+                continue; /* a handshake deadline: look again */
+            }
+        } else {
+            int saved_errno = errno;
+
+            for (nfds_t i = 0; i < nfds; i++) {
+                fds[i].events = slots[i].events;
+            }
+            errno = saved_errno;
+        }
+        break;
     }
     if (slots != stack_slots) {
         free(slots);
@@ -130,10 +221,17 @@ readiness_poll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
 
 /* --- select --- */
 
-int
-readiness_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
-                 const struct timespec *timeout, const sigset_t *sigmask)
+/* readiness_select_once is one select; |end| is the program's deadline
+ * (-1: none).  Returns -2 (sets untouched by the program's view: the caller
+ * restores them) when it woke only for a handshake deadline. */
+static int
+readiness_select_once(int nfds, fd_set *readfds, fd_set *writefds,
+                      fd_set *exceptfds, const struct timespec *timeout,
+                      long end, const sigset_t *sigmask)
 {
+    long cap = -1;
+    bool capped = false;
+    struct timespec ts;
     static const struct timespec zero = { 0, 0 };
     fd_set ready;  /* readable at once */
     fd_set mapped; /* handshaking: the program's sets were changed */
@@ -167,6 +265,7 @@ readiness_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
         }
         session_poll_state(s, fd, r, &st);
         session_unref(s);
+        readiness_min_left(&cap, st.left_ms);
         if (st.ready && r) {
             FD_SET(fd, &ready);
             any_ready = true;
@@ -194,8 +293,24 @@ readiness_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
         }
     }
 
+    if (!any_ready && cap >= 0) {
+        long left = end < 0 ? -1 : end - readiness_now_ms();
+        int ms = readiness_cap_ms(
+            end < 0 ? -1
+                    : (int)(left > 0 ? (left > INT_MAX ? INT_MAX : left) : 0),
+            cap, &capped);
+
+        if (capped) {
+            ts.tv_sec = ms / 1000;
+            ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+            timeout = &ts;
+        }
+    }
     rc = libc.pselect(nfds, readfds, writefds, exceptfds,
                       any_ready ? &zero : timeout, sigmask);
+    if (rc == 0 && capped) {
+        return -2; /* a handshake deadline: the caller looks again */
+    }
     if (rc < 0 || (!any_ready && !any_mapped)) {
         return rc;
     }
@@ -236,6 +351,54 @@ readiness_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
     return rc;
 }
 
+int
+readiness_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+                 const struct timespec *timeout, const sigset_t *sigmask)
+{
+    fd_set saved[3];
+    struct timespec rest;
+    long end = -1;
+    int rc;
+
+    if (timeout != NULL) {
+        end = readiness_now_ms() + timeout->tv_sec * 1000L +
+              (timeout->tv_nsec + 999999) / 1000000;
+    }
+    if (readfds != NULL) {
+        saved[0] = *readfds;
+    }
+    if (writefds != NULL) {
+        saved[1] = *writefds;
+    }
+    if (exceptfds != NULL) {
+        saved[2] = *exceptfds;
+    }
+    while ((rc = readiness_select_once(nfds, readfds, writefds, exceptfds,
+                                       timeout, end, sigmask)) == -2) {
+        if (readfds != NULL) {
+            *readfds = saved[0];
+        }
+        if (writefds != NULL) {
+            *writefds = saved[1];
+        }
+        if (exceptfds != NULL) {
+            *exceptfds = saved[2];
+        }
+        if (end >= 0) {
+            /* What is left of the program's own timeout. */
+            long left = end - readiness_now_ms();
+
+            if (left < 0) {
+                left = 0;
+            }
+            rest.tv_sec = left / 1000;
+            rest.tv_nsec = (left % 1000) * 1000000L;
+            timeout = &rest;
+        }
+    }
+    return rc;
+}
+
 /* --- epoll --- */
 
 /* READINESS_TAG marks the data of a registration the shim made for a
@@ -248,11 +411,14 @@ readiness_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
 
 /* One wrapped descriptor registered in one epoll instance. */
 struct readiness_reg {
-    int epfd;               /* the epoll instance */
-    int fd;                 /* the wrapped descriptor */
-    uint32_t prog_events;   /* events the program asked for */
-    epoll_data_t prog_data; /* data the program gave */
-    uint32_t real_events;   /* events registered with the kernel */
+    int epfd;                /* the epoll instance */
+    int fd;                  /* the wrapped descriptor */
+    uint32_t prog_events;    /* events the program asked for */
+    epoll_data_t prog_data;  /* data the program gave */
+    uint32_t real_events;    /* events registered with the kernel */
+    bool reported;           /* buffered plaintext was reported ... */
+    unsigned reported_reads; /* ... when the program had made this many
+                              * reads */
     struct readiness_reg *next;
 };
 
@@ -334,6 +500,7 @@ readiness_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
         reg->prog_events = event->events;
         reg->prog_data = event->data;
         reg->real_events = real.events;
+        reg->reported = false; /* ADD or MOD re-arms, as in the kernel */
     }
     pthread_mutex_unlock(&readiness_lock);
     return rc;
@@ -360,10 +527,11 @@ readiness_forget(int fd)
  * to date with each session's state and collects into |out| (room for
  * |max|) the descriptors readable at once.  Returns how many. */
 static int
-readiness_epoll_prepare(int epfd, struct epoll_event *out, int max)
+readiness_epoll_prepare(int epfd, struct epoll_event *out, int max, long *cap)
 {
     int n = 0;
 
+    *cap = -1;
     pthread_mutex_lock(&readiness_lock);
     for (struct readiness_reg *reg = readiness_regs; reg != NULL;
          reg = reg->next) {
@@ -380,6 +548,7 @@ readiness_epoll_prepare(int epfd, struct epoll_event *out, int max)
         }
         session_poll_state(s, reg->fd, false, &st);
         session_unref(s);
+        readiness_min_left(cap, st.left_ms);
 
         real = readiness_real_events(reg->prog_events, &st);
         if (real != reg->real_events) {
@@ -391,7 +560,18 @@ readiness_epoll_prepare(int epfd, struct epoll_event *out, int max)
                 reg->real_events = real;
             }
         }
+        if (st.ready && (reg->prog_events & EPOLLET) && reg->reported &&
+            reg->reported_reads == st.reads) {
+            /* Edge-triggered: reported once already, and the program has
+             * not read since.  Like the kernel, do not report it again
+             * until it reads; else a program that leaves the data for
+             * later (nginx while it writes a response) would be woken at
+             * once by every wait, and spin. */
+            continue;
+        }
         if (st.ready && (reg->prog_events & EPOLLIN) && n < max) {
+            reg->reported = true;
+            reg->reported_reads = st.reads;
             out[n].events = EPOLLIN;
             out[n].data = reg->prog_data;
             n++;
@@ -458,19 +638,37 @@ readiness_epoll_wait(int epfd, struct epoll_event *events, int max,
                      int timeout_ms, const sigset_t *sigmask)
 {
     struct epoll_event buffered[READINESS_STACK_FDS];
+    long end = timeout_ms < 0 ? -1 : readiness_now_ms() + timeout_ms;
     int n_ready;
     int n;
 
     if (max <= 0) {
         return libc.epoll_pwait(epfd, events, max, timeout_ms, sigmask);
     }
-    n_ready = readiness_epoll_prepare(
-        epfd, buffered, max < READINESS_STACK_FDS ? max : READINESS_STACK_FDS);
     for (;;) {
-        int got = libc.epoll_pwait(epfd, events, max,
-                                   n_ready > 0 ? 0 : timeout_ms, sigmask);
+        long cap;
+        long left = end < 0 ? -1 : end - readiness_now_ms();
+        bool capped = false;
+        int wait;
+        int got;
+
+        n_ready = readiness_epoll_prepare(
+            epfd, buffered,
+            max < READINESS_STACK_FDS ? max : READINESS_STACK_FDS, &cap);
+        wait = n_ready > 0
+                   ? 0
+                   : readiness_cap_ms(
+                         end < 0 ? -1
+                                 : (int)(left > 0
+                                             ? (left > INT_MAX ? INT_MAX : left)
+                                             : 0),
+                         cap, &capped);
+        got = libc.epoll_pwait(epfd, events, max, wait, sigmask);
 
         if (got <= 0 && n_ready == 0) {
+            if (got == 0 && capped) {
+                continue; /* a handshake deadline: look again */
+            }
             return got;
         }
         if (got < 0) {
@@ -480,9 +678,8 @@ readiness_epoll_wait(int epfd, struct epoll_event *events, int max,
                                       max);
         /* Only events of descriptors closed meanwhile can vanish in the
          * translation; wait again rather than wake the program for
-         * nothing.  (The wait restarts with the full timeout: such events
-         * are rare.) */
-        if (n > 0 || got == 0) {
+         * nothing. */
+        if (n > 0 || (got == 0 && !capped)) {
             return n;
         }
     }

@@ -878,6 +878,7 @@ session_read(struct session *s, int fd, void *buf, size_t len, int flags)
 
     pthread_mutex_lock(&s->read_lock);
     pthread_mutex_lock(&s->lock);
+    s->reads++;
     for (;;) {
         int want = len - got > INT_MAX ? INT_MAX : (int)(len - got);
         int n;
@@ -893,7 +894,7 @@ session_read(struct session *s, int fd, void *buf, size_t len, int flags)
 
         /* After a read that had to wait (a request/response exchange),
          * trying first would only cost a system call that finds nothing. */
-        if (s->expect_wait && s->in_off == s->in_len &&
+        if (got == 0 && s->expect_wait && s->in_off == s->in_len &&
             bssl.SSL_pending(s->ssl) == 0) {
             rc = session_receive(s, fd, flags);
             if (rc != 0) {
@@ -908,9 +909,15 @@ session_read(struct session *s, int fd, void *buf, size_t len, int flags)
                                : bssl.SSL_read(s->ssl, (char *)buf + got, want);
         if (n > 0) {
             got += (size_t)n;
-            if (!(flags & MSG_WAITALL) || (flags & MSG_PEEK) || got == len) {
+            if ((flags & MSG_PEEK) || got == len) {
                 break;
             }
+            /* Go on with the next record, as far as the socket allows
+             * without waiting: a read shorter than asked must mean that
+             * nothing more can be read now, as it does on a plain socket.
+             * Edge-triggered event loops (nginx) take a short read as
+             * "drained" and wait for the next edge, which never comes for
+             * a record already sitting in the socket. */
             continue;
         }
 
@@ -1036,6 +1043,13 @@ session_poll_state(struct session *s, int fd, bool kick,
         /* Time is up: let the program's next call find out. */
         (void)session_handshake_timeout(s, fd);
         out->want = 0;
+    }
+    out->reads = s->reads;
+    out->left_ms = -1;
+    if (s->state == SESSION_HANDSHAKING) {
+        long left = s->deadline_ms - session_now_ms();
+
+        out->left_ms = left > 0 ? left : 0;
     }
     out->ready = s->state == SESSION_FAILED || s->peer_closed ||
                  s->in_off < s->in_len ||

@@ -79,6 +79,7 @@ struct session {
                                 * wait before trying the next one */
     bool sent_close_notify;    /* our close_notify is out */
     bool peer_closed;          /* the peer's close_notify arrived */
+    unsigned reads; /* read calls so far (for edge-triggered epoll) */
 };
 
 /* session_global_init prepares what all sessions share (the BIO method).
@@ -133,10 +134,16 @@ int session_handshake(struct session *s, int fd, bool nonblock);
 
 /* What a wait on a wrapped descriptor must look at (session_poll_state). */
 struct session_poll {
-    bool ready; /* a read returns at once: plaintext is buffered, the peer
-                 * closed, or the session failed */
-    short want; /* handshake in progress: POLLIN or POLLOUT it waits for,
-                 * which replaces the program's own interest; else 0 */
+    bool ready;     /* a read returns at once: plaintext is buffered, the peer
+                     * closed, or the session failed */
+    short want;     /* handshake in progress: POLLIN or POLLOUT it waits for,
+                     * which replaces the program's own interest; else 0 */
+    long left_ms;   /* handshake in progress: milliseconds until its
+                     * handshake_timeout, which a wait must not sleep past
+                     * (the timeout is noticed only when the program waits or
+                     * calls again); else -1 */
+    unsigned reads; /* how many reads the program has made: an
+                     * edge-triggered wait reports |ready| once per read */
 };
 
 /* session_poll_state fills |out| for |s|.  If |kick| and |s| is a TLS
