@@ -16,29 +16,9 @@
 # Everything it starts is stopped at the end; it exits non-zero if any step
 # fails.
 #
-set -euo pipefail
-
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
-
-bold='' plain=''
-if [ -t 1 ]; then
-    bold=$(printf '\033[1m') plain=$(printf '\033[0m')
-fi
-
-say()
-{
-    printf '\n%s== %s%s\n' "$bold" "$*" "$plain"
-}
-
-say "Installing missing packages, building"
-bash tests/install-deps.sh
-build=${BUILD_DIR:-build}
-if [ ! -f "$build/CMakeCache.txt" ]; then
-    cmake -S . -B "$build" >/dev/null
-fi
-cmake --build "$build" -j2 >/dev/null
-export TLSSHIM="$root/$build/tlsshim" TLSSHIM_LIB="$root/$build/libtlsshim.so"
+# shellcheck source=demos/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+demo_build
 
 # The test helpers: background processes, tcpdump recorder, cleanup; and
 # the nginx configuration writer of the event-loop tests.
