@@ -11,12 +11,14 @@
 #include "tlsshim/boring.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <malloc.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <unistd.h>
 
 struct boring_api bssl;
 
@@ -141,6 +143,27 @@ boring_load(char *err, size_t err_len)
     return 0;
 }
 
+int
+boring_present(char *err, size_t err_len)
+{
+    const char *dir = boring_dir();
+    const char *names[] = { BORING_CRYPTO_NAME, BORING_SSL_NAME };
+
+    for (size_t i = 0; i < 2; i++) {
+        char path[512];
+
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        if (access(path, R_OK) != 0) {
+            snprintf(
+                err, err_len,
+                "BoringSSL not found: cannot read %s: %s (install the Debian package android-libboringssl)",
+                path, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 bool
 boring_loaded(void)
 {
@@ -150,16 +173,31 @@ boring_loaded(void)
 char *
 boring_last_error(char *out, size_t out_len, const char *fallback)
 {
-    uint32_t code = bssl.ERR_peek_last_error();
-    const char *reason = code != 0 ? bssl.ERR_reason_error_string(code) : NULL;
+    /* BoringSSL queues the error where it happened first and then one per
+     * caller that passed it on: SSL_CTX_use_certificate_chain_file on a
+     * file of garbage queues PEM's NO_START_LINE, then SSL's generic
+     * "PEM routines" (ERR_R_PEM_LIB).  The first specific reason is the
+     * one that explains; reasons below 100 are library names and generic
+     * codes. */
+    uint32_t code, chosen = 0, last = 0;
+    const char *reason;
 
+    while ((code = bssl.ERR_get_error()) != 0) {
+        if (chosen == 0 && ERR_GET_REASON(code) >= 100) {
+            chosen = code;
+        }
+        last = code;
+    }
+    if (chosen == 0) {
+        chosen = last;
+    }
+    reason = chosen != 0 ? bssl.ERR_reason_error_string(chosen) : NULL;
     if (reason != NULL) {
         snprintf(out, out_len, "%s", reason);
-    } else if (code != 0) {
-        bssl.ERR_error_string_n(code, out, out_len);
+    } else if (chosen != 0) {
+        bssl.ERR_error_string_n(chosen, out, out_len);
     } else {
         snprintf(out, out_len, "%s", fallback);
     }
-    bssl.ERR_clear_error();
     return out;
 }

@@ -2,9 +2,13 @@
  * init.c - load everything the shim needs, once, at start-up.
  *
  * A process without TLSSHIM_POLICY pays for one getenv().  A process with a
- * policy loads BoringSSL and builds every rule's context here, because the
- * program may chroot() (vsftpd does) or drop privileges before its first
- * connection, after which the files could not be read.
+ * policy reads it at start-up and checks that its files and BoringSSL are
+ * there.  BoringSSL is loaded and every rule's context built (reading the
+ * certificates, keys and CAs) when a rule first matches, or earlier if the
+ * program is about to chroot() (vsftpd does) or change its user, after
+ * which the files could not be read: most processes started under a
+ * policy (the shell children of a server, say) never wrap anything, and
+ * loading BoringSSL costs milliseconds.
  */
 #include "tlsshim/init.h"
 
@@ -108,19 +112,8 @@ init_run(void)
         log_msg(LOG_LEVEL_DEBUG, "policy %s has no rules", path);
         return;
     }
-    if (boring_load(err, sizeof(err)) != 0 || session_global_init() != 0) {
+    if (boring_present(err, sizeof(err)) != 0) {
         init_fatal(err);
-    }
-
-    init_ctxs = calloc(init_policy->rules_len, sizeof(*init_ctxs));
-    if (init_ctxs == NULL) {
-        init_fatal("out of memory");
-    }
-    for (size_t i = 0; i < init_policy->rules_len; i++) {
-        if (tlsctx_new(&init_policy->rules[i], &init_ctxs[i], err,
-                       sizeof(err)) != 0) {
-            init_fatal(err);
-        }
     }
     log_msg(LOG_LEVEL_DEBUG, "policy %s: %zu rules loaded", path,
             init_policy->rules_len);
@@ -134,6 +127,49 @@ init_ensure(void)
     pthread_once(&init_once, init_run);
 }
 
+static pthread_once_t init_tls_once = PTHREAD_ONCE_INIT;
+static bool init_tls_ok;
+
+static void
+init_tls_run(void)
+{
+    char err[4096];
+
+    if (boring_load(err, sizeof(err)) != 0 || session_global_init() != 0) {
+        log_msg(LOG_LEVEL_ERROR,
+                "%s; connections the policy matches will be refused", err);
+        return;
+    }
+    init_ctxs = calloc(init_policy->rules_len, sizeof(*init_ctxs));
+    if (init_ctxs == NULL) {
+        log_msg(
+            LOG_LEVEL_ERROR,
+            "out of memory for TLS contexts; connections the policy matches will be refused");
+        return;
+    }
+    for (size_t i = 0; i < init_policy->rules_len; i++) {
+        if (tlsctx_new(&init_policy->rules[i], &init_ctxs[i], err,
+                       sizeof(err)) != 0) {
+            log_msg(LOG_LEVEL_ERROR,
+                    "%s; connections the policy matches will be refused", err);
+            return;
+        }
+    }
+    init_tls_ok = true;
+}
+
+int
+init_load_tls(void)
+{
+    /* No init_ensure() here: start-up itself gets here when it wraps an
+     * inherited socket, and pthread_once must not be re-entered. */
+    if (!atomic_load_explicit(&init_active, memory_order_acquire)) {
+        return 0;
+    }
+    pthread_once(&init_tls_once, init_tls_run);
+    return init_tls_ok ? 0 : -1;
+}
+
 const struct policy_rule *
 init_match(enum policy_kind kind, const struct sockaddr *sa, socklen_t sa_len,
            const char *name, SSL_CTX **out_ctx)
@@ -141,7 +177,10 @@ init_match(enum policy_kind kind, const struct sockaddr *sa, socklen_t sa_len,
     const struct policy_rule *rule =
         policy_match(init_policy, kind, sa, sa_len, name);
 
-    *out_ctx = rule != NULL ? init_ctxs[rule - init_policy->rules] : NULL;
+    *out_ctx = NULL;
+    if (rule != NULL && init_load_tls() == 0) {
+        *out_ctx = init_ctxs[rule - init_policy->rules];
+    }
     return rule;
 }
 

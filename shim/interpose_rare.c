@@ -192,6 +192,39 @@ dprintf(int fd, const char *fmt, ...)
     return rc;
 }
 
+/* The fortified forms (-D_FORTIFY_SOURCE=2 turns dprintf into
+ * __dprintf_chk): glibc's own implementation writes with its internal
+ * write, so they need the same treatment.  |flag| only asks glibc to
+ * check the format (%n in writable memory); the session path formats with
+ * vasprintf, which is not fortified, so the unwrapped path keeps glibc's. */
+SHIM_EXPORT int
+__vdprintf_chk(int fd, int flag, const char *fmt, va_list ap)
+{
+    if (!interpose_rare_wrapped(fd)) {
+        return libc.vdprintf_chk(fd, flag, fmt, ap);
+    }
+    return vdprintf(fd, fmt, ap);
+}
+
+SHIM_EXPORT int
+__dprintf_chk(int fd, int flag, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = __vdprintf_chk(fd, flag, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* _IO_fdopen is glibc's old public name of fdopen (GLIBC_2.2.5). */
+SHIM_EXPORT FILE *
+_IO_fdopen(int fd, const char *mode)
+{
+    return fdopen(fd, mode);
+}
+
 /* --- POSIX aio: refused on wrapped sockets --- */
 
 /* glibc runs aio requests in helper threads that call its internal write

@@ -687,6 +687,10 @@ session_handshake_step(struct session *s, int fd)
     return session_handshake_error(s, fd, ssl_error);
 }
 
+/* SESSION_HANDSHAKE_SLICE_MS bounds one wait of a blocking handshake (see
+ * session_handshake). */
+#define SESSION_HANDSHAKE_SLICE_MS 20
+
 int
 session_handshake(struct session *s, int fd, bool nonblock)
 {
@@ -707,6 +711,14 @@ session_handshake(struct session *s, int fd, bool nonblock)
         events = s->want;
         left = s->deadline_ms - session_now_ms();
         pthread_mutex_unlock(&s->lock);
+        /* Another thread of the program may be waiting too, and it may
+         * be the one that reads what this one waits for and finishes the
+         * handshake: then nothing more arrives for this poll, which would
+         * sleep until the deadline.  Wait in short slices; the loop checks
+         * the state again, under the lock, after each. */
+        if (left > SESSION_HANDSHAKE_SLICE_MS) {
+            left = SESSION_HANDSHAKE_SLICE_MS;
+        }
         rc = left > 0 ? session_wait(fd, events, (int)left) : 0;
         pthread_mutex_lock(&s->lock);
         if (rc == -EINTR) {

@@ -44,16 +44,26 @@ wrap_forget(int fd)
     session_unref(fdtable_take(fd, &last));
 }
 
-/* wrap_register creates and registers the session.  On failure the
- * connection cannot be protected, so it is shut down. */
+/* wrap_register creates and registers the session.  On failure (also when
+ * the rule's TLS context is missing, |ctx| NULL) the connection cannot be
+ * protected, so it is shut down. */
 static int
 wrap_register(int fd, const struct policy_rule *rule, SSL_CTX *ctx,
               const struct sockaddr *peer, const struct sockaddr *local,
               const char *name, const char *verb)
 {
-    struct session *s = session_new(fd, rule, ctx, peer, local, name, verb);
-    int rc = s != NULL ? fdtable_set(fd, s) : -ENOMEM;
+    struct session *s;
+    int rc;
 
+    if (ctx == NULL) {
+        /* TLS could not be set up (init logged why once): the connection
+         * is cut rather than left to carry plaintext. */
+        libc.shutdown(fd, SHUT_RDWR);
+        errno = ECONNREFUSED;
+        return -1;
+    }
+    s = session_new(fd, rule, ctx, peer, local, name, verb);
+    rc = s != NULL ? fdtable_set(fd, s) : -ENOMEM;
     session_unref(s);
     if (rc != 0) {
         log_msg(LOG_LEVEL_ERROR, "fd %d: %s: cannot track the connection: %s",
@@ -87,6 +97,12 @@ wrap_connect(int fd, const struct sockaddr *addr, socklen_t len)
     if (rule == NULL) {
         wrap_forget(fd);
         return libc.connect(fd, addr, len);
+    }
+    if (ctx == NULL) {
+        /* The rule wants TLS but TLS could not be set up (logged once):
+         * no connection rather than a plaintext one. */
+        errno = ECONNREFUSED;
+        return -1;
     }
 
     /* Keep the program's own address family (an IPv6 socket needs the

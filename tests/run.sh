@@ -15,7 +15,7 @@ cd "$root"
 bash tests/install-deps.sh
 
 build=${BUILD_DIR:-build}
-cmake -S . -B "$build"
+cmake -S . -B "$build" -DTLSSHIM_SANITIZE=ON
 cmake --build "$build" -j2
 
 status=0

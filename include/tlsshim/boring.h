@@ -151,6 +151,11 @@ extern struct boring_api bssl;
  * thread-safe: call it from start-up code. */
 int boring_load(char *err, size_t err_len);
 
+/* boring_present checks, cheaply, that the BoringSSL libraries exist and
+ * are readable where boring_load() will look.  Returns 0, or -1 with the
+ * same one-line reason boring_load() would give. */
+int boring_present(char *err, size_t err_len);
+
 /* boring_loaded reports whether boring_load succeeded. */
 bool boring_loaded(void);
 

@@ -73,11 +73,23 @@ struct libc_calls {
     ssize_t (*pwritev2)(int fd, const struct iovec *iov, int iovcnt,
                         off_t offset, int flags);
     int (*vdprintf)(int fd, const char *fmt, va_list ap);
+    int (*vdprintf_chk)(int fd, int flag, const char *fmt, va_list ap);
     int (*aio_read)(struct aiocb *cb);
     int (*aio_write)(struct aiocb *cb);
     int (*lio_listio)(int mode, struct aiocb *const list[], int n,
                       struct sigevent *sev);
     long (*syscall)(long number, ...);
+    int (*chroot)(const char *path);
+    int (*setuid)(uid_t uid);
+    int (*setgid)(gid_t gid);
+    int (*seteuid)(uid_t uid);
+    int (*setegid)(gid_t gid);
+    int (*setreuid)(uid_t ruid, uid_t euid);
+    int (*setregid)(gid_t rgid, gid_t egid);
+    int (*setresuid)(uid_t ruid, uid_t euid, uid_t suid);
+    int (*setresgid)(gid_t rgid, gid_t egid, gid_t sgid);
+    int (*setgroups)(size_t n, const gid_t *groups);
+    int (*prctl)(int option, ...);
     FILE *(*fdopen)(int fd, const char *mode);
     int (*fileno)(FILE *stream);
     int (*fileno_unlocked)(FILE *stream);
