@@ -3,12 +3,13 @@
  *
  * A process without TLSSHIM_POLICY pays for one getenv().  A process with a
  * policy reads it at start-up and checks that its files and BoringSSL are
- * there.  BoringSSL is loaded and every rule's context built (reading the
- * certificates, keys and CAs) when a rule first matches, or earlier if the
- * program is about to chroot() (vsftpd does) or change its user, after
- * which the files could not be read: most processes started under a
- * policy (the shell children of a server, say) never wrap anything, and
- * loading BoringSSL costs milliseconds.
+ * there.  The program the launcher started (or one preloaded by hand) then
+ * loads BoringSSL and builds every rule's context (reading the
+ * certificates, keys and CAs) at once, before it can chroot() or drop
+ * privileges.  The processes it starts in turn inherit the policy but
+ * mostly never wrap anything (the shell children of a server, say), and
+ * loading BoringSSL costs milliseconds: they load it when a rule first
+ * matches, or before they chroot() or change user (interpose_lockdown.c).
  */
 #include "tlsshim/init.h"
 
@@ -21,6 +22,7 @@
 #include "tlsshim/wrap.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,73 @@ init_fatal(const char *msg)
         line += *line == '\n';
     }
     _exit(2);
+}
+
+static pthread_once_t init_tls_once = PTHREAD_ONCE_INIT;
+static bool init_tls_ok;
+static char init_tls_error[4096]; /* why init_tls_run failed */
+
+/* init_tls_run loads BoringSSL and builds every rule's context; on failure
+ * it keeps the reason in init_tls_error. */
+static void
+init_tls_run(void)
+{
+    char *err = init_tls_error;
+    size_t err_len = sizeof(init_tls_error);
+
+    if (boring_load(err, err_len) != 0 || session_global_init() != 0) {
+        return;
+    }
+    init_ctxs = calloc(init_policy->rules_len, sizeof(*init_ctxs));
+    if (init_ctxs == NULL) {
+        snprintf(err, err_len, "out of memory for TLS contexts");
+        return;
+    }
+    for (size_t i = 0; i < init_policy->rules_len; i++) {
+        if (tlsctx_new(&init_policy->rules[i], &init_ctxs[i], err, err_len) !=
+            0) {
+            return;
+        }
+    }
+    for (size_t i = 0; i < init_policy->rules_len; i++) {
+        char warning[1024];
+
+        if (tlsctx_key_warning(&init_policy->rules[i], warning,
+                               sizeof(warning))) {
+            log_msg(LOG_LEVEL_WARN, "%s", warning);
+        }
+    }
+    init_tls_ok = true;
+}
+
+int
+init_load_tls(void)
+{
+    static atomic_bool reported;
+
+    /* No init_ensure() here: start-up itself gets here when it wraps an
+     * inherited socket, and pthread_once must not be re-entered. */
+    if (!atomic_load_explicit(&init_active, memory_order_acquire)) {
+        return 0;
+    }
+    pthread_once(&init_tls_once, init_tls_run);
+    if (!init_tls_ok && !atomic_exchange(&reported, true)) {
+        log_msg(LOG_LEVEL_ERROR,
+                "%s; connections the policy matches are refused",
+                init_tls_error);
+    }
+    return init_tls_ok ? 0 : -1;
+}
+
+/* init_is_descendant reports whether this process was started by a program
+ * that the launcher started (TLSSHIM_LAUNCHER_PID names another process),
+ * rather than by the launcher itself or with LD_PRELOAD set by hand. */
+static bool
+init_is_descendant(void)
+{
+    const char *pid = getenv("TLSSHIM_LAUNCHER_PID");
+
+    return pid != NULL && *pid != '\0' && atol(pid) != (long)getpid();
 }
 
 /* init_inherited_sockets wraps a connection this process was started
@@ -115,9 +184,21 @@ init_run(void)
     if (boring_present(err, sizeof(err)) != 0) {
         init_fatal(err);
     }
+    atomic_store_explicit(&init_active, true, memory_order_release);
+
+    /* The program itself (started by the launcher, which checked the
+     * policy, or preloaded by hand, which nothing checked) loads TLS now:
+     * a policy the library cannot use stops it here, before it runs.  The
+     * processes it starts in turn, which inherit the policy and mostly
+     * never wrap anything, load TLS only when a rule first matches. */
+    if (!init_is_descendant()) {
+        pthread_once(&init_tls_once, init_tls_run);
+        if (!init_tls_ok) {
+            init_fatal(init_tls_error);
+        }
+    }
     log_msg(LOG_LEVEL_DEBUG, "policy %s: %zu rules loaded", path,
             init_policy->rules_len);
-    atomic_store_explicit(&init_active, true, memory_order_release);
     init_inherited_sockets();
 }
 
@@ -125,49 +206,6 @@ void
 init_ensure(void)
 {
     pthread_once(&init_once, init_run);
-}
-
-static pthread_once_t init_tls_once = PTHREAD_ONCE_INIT;
-static bool init_tls_ok;
-
-static void
-init_tls_run(void)
-{
-    char err[4096];
-
-    if (boring_load(err, sizeof(err)) != 0 || session_global_init() != 0) {
-        log_msg(LOG_LEVEL_ERROR,
-                "%s; connections the policy matches will be refused", err);
-        return;
-    }
-    init_ctxs = calloc(init_policy->rules_len, sizeof(*init_ctxs));
-    if (init_ctxs == NULL) {
-        log_msg(
-            LOG_LEVEL_ERROR,
-            "out of memory for TLS contexts; connections the policy matches will be refused");
-        return;
-    }
-    for (size_t i = 0; i < init_policy->rules_len; i++) {
-        if (tlsctx_new(&init_policy->rules[i], &init_ctxs[i], err,
-                       sizeof(err)) != 0) {
-            log_msg(LOG_LEVEL_ERROR,
-                    "%s; connections the policy matches will be refused", err);
-            return;
-        }
-    }
-    init_tls_ok = true;
-}
-
-int
-init_load_tls(void)
-{
-    /* No init_ensure() here: start-up itself gets here when it wraps an
-     * inherited socket, and pthread_once must not be re-entered. */
-    if (!atomic_load_explicit(&init_active, memory_order_acquire)) {
-        return 0;
-    }
-    pthread_once(&init_tls_once, init_tls_run);
-    return init_tls_ok ? 0 : -1;
 }
 
 const struct policy_rule *

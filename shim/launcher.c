@@ -794,6 +794,8 @@ prepare_policy(const char *path, char *out_path)
         if (build_context(&policy->rules[i], err, sizeof(err)) != 0) {
             print_error_lines(err);
             failed = true;
+        } else if (tlsctx_key_warning(&policy->rules[i], err, sizeof(err))) {
+            print_error_lines(err);
         }
     }
     snprintf(out_path, PATH_MAX, "%s", policy->path);
@@ -814,6 +816,7 @@ prepare_policy(const char *path, char *out_path)
 static int
 run(const struct options *opts)
 {
+    char launcher_pid[32];
     char policy_path[PATH_MAX];
     char lib[PATH_MAX];
     char command[PATH_MAX];
@@ -837,8 +840,13 @@ run(const struct options *opts)
         return EXIT_USAGE;
     }
 
+    /* The command keeps this process id across exec: the library tells
+     * the command (which loads TLS at once) from the processes it starts
+     * (which load it when a rule first matches) by it. */
+    snprintf(launcher_pid, sizeof(launcher_pid), "%ld", (long)getpid());
     if (set_preload(lib) != 0 ||
         setenv("TLSSHIM_POLICY", policy_path, 1) != 0 ||
+        setenv("TLSSHIM_LAUNCHER_PID", launcher_pid, 1) != 0 ||
         (opts->level != NULL && setenv("TLSSHIM_LOG", opts->level, 1) != 0)) {
         print_error("cannot set the environment: %s", strerror(errno));
         return EXIT_USAGE;
@@ -1247,6 +1255,9 @@ check(const struct options *opts)
 
         if (!ctx_ok) {
             report_add(&report, true, "%s", err);
+        }
+        if (tlsctx_key_warning(rule, err, sizeof(err))) {
+            report_add(&report, false, "%s", err);
         }
         print_rule(rule, ctx_ok, &report);
         report_flush(&report);

@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* TLS 1.2 suites: forward secrecy and AEAD only.  TLS 1.3 suites are all
  * AEAD with forward secrecy and BoringSSL does not make them configurable. */
@@ -95,6 +96,51 @@ tlsctx_alpn_select(SSL *ssl, const uint8_t **out, uint8_t *out_len,
     return SSL_TLSEXT_ERR_OK;
 }
 
+/* tlsctx_wrong_order explains a certificate or key that would not load
+ * when the cause is a chain file in the wrong order: the key matches a
+ * later certificate of the file, not the first, which must be the leaf.
+ * Returns -1 with the message in |err| if so, else 0. */
+static int
+tlsctx_wrong_order(const struct policy_rule *rule, char *err, size_t err_len)
+{
+    BIO *bio = bssl.BIO_new_file(rule->key, "r");
+    EVP_PKEY *key = bio != NULL
+                        ? bssl.PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)
+                        : NULL;
+    int found = 0;
+
+    if (bio != NULL) {
+        bssl.BIO_free(bio);
+    }
+    bio = key != NULL ? bssl.BIO_new_file(rule->cert, "r") : NULL;
+    for (int i = 0; bio != NULL && found == 0; i++) {
+        X509 *cert = bssl.PEM_read_bio_X509(bio, NULL, NULL, NULL);
+
+        if (cert == NULL) {
+            break;
+        }
+        if (i > 0 && bssl.X509_check_private_key(cert, key)) {
+            found = i + 1;
+        }
+        bssl.X509_free(cert);
+    }
+    if (bio != NULL) {
+        bssl.BIO_free(bio);
+    }
+    if (key != NULL) {
+        bssl.EVP_PKEY_free(key);
+    }
+    bssl.ERR_clear_error();
+    if (found == 0) {
+        return 0;
+    }
+    snprintf(
+        err, err_len,
+        "%s:%d: cert: the chain in %s is in the wrong order: the key matches certificate %d, but the server's own certificate must come first",
+        rule->file, rule->cert_line, rule->cert, found);
+    return -1;
+}
+
 static int
 tlsctx_set_credentials(SSL_CTX *ctx, const struct policy_rule *rule, char *err,
                        size_t err_len)
@@ -103,9 +149,15 @@ tlsctx_set_credentials(SSL_CTX *ctx, const struct policy_rule *rule, char *err,
         return 0;
     }
     if (!bssl.SSL_CTX_use_certificate_chain_file(ctx, rule->cert)) {
-        return tlsctx_fail(rule, rule->cert_line, "cert",
-                           "cannot load certificate chain", rule->cert, err,
-                           err_len);
+        /* The reason comes first: tlsctx_wrong_order() clears the error
+         * queue, and replaces the message only if it finds the cause. */
+        (void)tlsctx_fail(rule, rule->cert_line, "cert",
+                          "cannot load certificate chain", rule->cert, err,
+                          err_len);
+        if (rule->key != NULL) {
+            (void)tlsctx_wrong_order(rule, err, err_len);
+        }
+        return -1;
     }
     /* BoringSSL refuses a key that does not fit the certificate already
      * loaded, so a mismatch shows up here rather than in
@@ -120,10 +172,13 @@ tlsctx_set_credentials(SSL_CTX *ctx, const struct policy_rule *rule, char *err,
             snprintf(err, err_len,
                      "%s:%d: key: %s does not match the certificate in %s",
                      rule->file, rule->key_line, rule->key, rule->cert);
+            (void)tlsctx_wrong_order(rule, err, err_len);
             return -1;
         }
-        return tlsctx_fail(rule, rule->key_line, "key",
-                           "cannot load private key", rule->key, err, err_len);
+        (void)tlsctx_fail(rule, rule->key_line, "key",
+                          "cannot load private key", rule->key, err, err_len);
+        (void)tlsctx_wrong_order(rule, err, err_len);
+        return -1;
     }
     return 0;
 }
@@ -244,6 +299,24 @@ tlsctx_new(const struct policy_rule *rule, SSL_CTX **out_ctx, char *err,
 out_free_ctx:
     bssl.SSL_CTX_free(ctx);
     return -1;
+}
+
+int
+tlsctx_key_warning(const struct policy_rule *rule, char *out, size_t out_len)
+{
+    struct stat st;
+
+    if (rule->key == NULL || stat(rule->key, &st) != 0 ||
+        (st.st_mode & (S_IRWXG | S_IRWXO)) == 0) {
+        return 0;
+    }
+    snprintf(
+        out, out_len,
+        "%s:%d: warning: key: %s is readable by %s (mode %03o): anyone who can read it can impersonate this end; chmod 600 it",
+        rule->file, rule->key_line, rule->key,
+        (st.st_mode & S_IROTH) ? "every user" : "its group",
+        (unsigned)(st.st_mode & 0777));
+    return 1;
 }
 
 int

@@ -97,6 +97,9 @@
     X(SSL_set_ex_data)                    \
     X(SSL_get_ex_data)                    \
     X(RAND_bytes)                         \
+    X(PEM_read_bio_PrivateKey)            \
+    X(X509_check_private_key)             \
+    X(EVP_PKEY_free)                      \
     X(X509_free)                          \
     X(X509_get_X509_PUBKEY)               \
     X(i2d_X509_PUBKEY)                    \

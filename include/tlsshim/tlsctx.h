@@ -22,6 +22,12 @@
 int tlsctx_new(const struct policy_rule *rule, SSL_CTX **out_ctx, char *err,
                size_t err_len);
 
+/* tlsctx_key_warning writes one line "FILE:LINE: warning: key: ..." into
+ * |out| and returns 1 if the rule's private key file can be read by users
+ * other than its owner, else returns 0. */
+int tlsctx_key_warning(const struct policy_rule *rule, char *out,
+                       size_t out_len);
+
 /* tlsctx_cert_days_left reads the first certificate of the PEM file |path|
  * and sets |*out_days| to the whole days until it expires (negative once it
  * has) and writes its subject into |subject|.  Returns 0, or -1 with a

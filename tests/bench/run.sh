@@ -483,8 +483,10 @@ spawn_case()
     case $case in
     none) ;;
     preload) env=(-e "LD_PRELOAD=$TLSSHIM_LIB") ;;
-    nowrap) env=(-e "LD_PRELOAD=$TLSSHIM_LIB" -e "TLSSHIM_POLICY=$W/nowrap.conf") ;;
-    wrap) env=(-e "LD_PRELOAD=$TLSSHIM_LIB" -e "TLSSHIM_POLICY=$W/wrap.conf") ;;
+    # As a child of a program the launcher started: TLSSHIM_LAUNCHER_PID
+    # names another process, so TLS loads only when a rule matches.
+    nowrap) env=(-e "LD_PRELOAD=$TLSSHIM_LIB" -e "TLSSHIM_POLICY=$W/nowrap.conf" -e "TLSSHIM_LAUNCHER_PID=1") ;;
+    wrap) env=(-e "LD_PRELOAD=$TLSSHIM_LIB" -e "TLSSHIM_POLICY=$W/wrap.conf" -e "TLSSHIM_LAUNCHER_PID=1") ;;
     esac
     timeout -k 5 "$RUN_TIMEOUT" "$BIN/bench_spawn" -n "$SPAWN" "${env[@]}" \
         -- /bin/true >"$W/spawn-$case-$r.out" 2>"$W/spawn-$case-$r.err" ||
