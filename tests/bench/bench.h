@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define BENCH_MAGIC 0x424e4348u /* "BNCH" */
+#define BENCH_MAGIC    0x424e4348u /* "BNCH" */
 #define BENCH_REQ_SIZE 64
 
 struct bench_req {
@@ -34,13 +34,13 @@ _Static_assert(sizeof(struct bench_req) == BENCH_REQ_SIZE, "request size");
 /* --- transport: transport_plain.c or transport_tls.c --- */
 
 struct tr_config {
-    int server;           /* 1: accept side, 0: connect side */
-    const char *cert;     /* server: certificate chain (PEM) */
-    const char *key;      /* server: its key */
-    const char *ca;       /* client: CA file to verify the server with */
-    const char *name;     /* client: SNI and the name to verify */
-    int resume;           /* client: offer the last session (tickets) */
-    int info;             /* print the negotiated parameters to stderr */
+    int server;       /* 1: accept side, 0: connect side */
+    const char *cert; /* server: certificate chain (PEM) */
+    const char *key;  /* server: its key */
+    const char *ca;   /* client: CA file to verify the server with */
+    const char *name; /* client: SNI and the name to verify */
+    int resume;       /* client: offer the last session (tickets) */
+    int info;         /* print the negotiated parameters to stderr */
 };
 
 struct tr_conn;

@@ -40,7 +40,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_WATCH 16
+#define MAX_WATCH    16
 #define CONC_SAMPLES 200000
 
 static struct {
@@ -257,8 +257,8 @@ run_bulk(void)
     cpu = c1 - c0;
     printf("workload=bulk bytes=%llu chunk=%llu secs=%.6f mb_per_s=%.1f "
            "cpu_s=%.3f cpu_s_per_gib=%.3f\n",
-           (unsigned long long)opt.bytes, (unsigned long long)opt.chunk,
-           secs, (double)opt.bytes / secs / 1e6, cpu,
+           (unsigned long long)opt.bytes, (unsigned long long)opt.chunk, secs,
+           (double)opt.bytes / secs / 1e6, cpu,
            cpu * (double)(1ull << 30) / (double)opt.bytes);
     free(buf);
     return 0;
@@ -467,7 +467,8 @@ run_idle(void)
     others0 = watched_rss();
     for (i = 0; i < opt.conns; i++) {
         cs[i] = open_conn();
-        if (cs[i] == NULL || exchange(cs[i], sizeof buf, buf, sizeof buf) != 0) {
+        if (cs[i] == NULL ||
+            exchange(cs[i], sizeof buf, buf, sizeof buf) != 0) {
             die("idle: connection %llu failed", (unsigned long long)i);
         }
     }
@@ -503,39 +504,59 @@ int
 main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"host", required_argument, NULL, 'h'},
-        {"port", required_argument, NULL, 'p'},
-        {"bytes", required_argument, NULL, 'b'},
-        {"chunk", required_argument, NULL, 'C'},
-        {"size", required_argument, NULL, 's'},
-        {"count", required_argument, NULL, 'n'},
-        {"threads", required_argument, NULL, 't'},
-        {"duration", required_argument, NULL, 'd'},
-        {"conns", required_argument, NULL, 'N'},
-        {"max-seconds", required_argument, NULL, 'm'},
-        {"watch", required_argument, NULL, 'w'},
-        {"ca", required_argument, NULL, 'a'},
-        {"name", required_argument, NULL, 'H'},
-        {"resume", no_argument, NULL, 'r'},
-        {"info", no_argument, NULL, 'i'},
-        {NULL, 0, NULL, 0},
+        { "host", required_argument, NULL, 'h' },
+        { "port", required_argument, NULL, 'p' },
+        { "bytes", required_argument, NULL, 'b' },
+        { "chunk", required_argument, NULL, 'C' },
+        { "size", required_argument, NULL, 's' },
+        { "count", required_argument, NULL, 'n' },
+        { "threads", required_argument, NULL, 't' },
+        { "duration", required_argument, NULL, 'd' },
+        { "conns", required_argument, NULL, 'N' },
+        { "max-seconds", required_argument, NULL, 'm' },
+        { "watch", required_argument, NULL, 'w' },
+        { "ca", required_argument, NULL, 'a' },
+        { "name", required_argument, NULL, 'H' },
+        { "resume", no_argument, NULL, 'r' },
+        { "info", no_argument, NULL, 'i' },
+        { NULL, 0, NULL, 0 },
     };
-    struct tr_config cfg = {.server = 0, .name = "localhost"};
+    struct tr_config cfg = { .server = 0, .name = "localhost" };
     const char *workload;
     int o;
 
     while ((o = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (o) {
-        case 'h': opt.host = optarg; break;
-        case 'p': opt.port = atoi(optarg); break;
-        case 'b': opt.bytes = parse_size(optarg); break;
-        case 'C': opt.chunk = parse_size(optarg); break;
-        case 's': opt.size = parse_size(optarg); break;
-        case 'n': opt.count = parse_size(optarg); break;
-        case 't': opt.threads = parse_size(optarg); break;
-        case 'd': opt.duration = atof(optarg); break;
-        case 'N': opt.conns = parse_size(optarg); break;
-        case 'm': opt.max_seconds = atof(optarg); break;
+        case 'h':
+            opt.host = optarg;
+            break;
+        case 'p':
+            opt.port = atoi(optarg);
+            break;
+        case 'b':
+            opt.bytes = parse_size(optarg);
+            break;
+        case 'C':
+            opt.chunk = parse_size(optarg);
+            break;
+        case 's':
+            opt.size = parse_size(optarg);
+            break;
+        case 'n':
+            opt.count = parse_size(optarg);
+            break;
+        case 't':
+            opt.threads = parse_size(optarg);
+            break;
+        case 'd':
+            opt.duration = atof(optarg);
+            break;
+        case 'N':
+            opt.conns = parse_size(optarg);
+            break;
+        case 'm':
+            opt.max_seconds = atof(optarg);
+            break;
         case 'w': {
             char *save = NULL, *tok;
             for (tok = strtok_r(optarg, ",", &save); tok != NULL;
@@ -547,11 +568,20 @@ main(int argc, char **argv)
             }
             break;
         }
-        case 'a': cfg.ca = optarg; break;
-        case 'H': cfg.name = optarg; break;
-        case 'r': cfg.resume = 1; break;
-        case 'i': cfg.info = 1; break;
-        default: usage();
+        case 'a':
+            cfg.ca = optarg;
+            break;
+        case 'H':
+            cfg.name = optarg;
+            break;
+        case 'r':
+            cfg.resume = 1;
+            break;
+        case 'i':
+            cfg.info = 1;
+            break;
+        default:
+            usage();
         }
     }
     if (opt.port <= 0 || opt.port > 65535 || optind != argc - 1 ||

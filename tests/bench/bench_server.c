@@ -23,7 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define BUF_SIZE (256 * 1024)
+#define BUF_SIZE     (256 * 1024)
 #define THREAD_STACK (256 * 1024)
 
 static char zeros[BUF_SIZE];
@@ -56,8 +56,8 @@ serve(struct tr_conn *c)
                 break;
             }
             while (left > 0) {
-                ssize_t r = tr_read(c, buf, left > BUF_SIZE ? BUF_SIZE
-                                                           : (size_t)left);
+                ssize_t r =
+                    tr_read(c, buf, left > BUF_SIZE ? BUF_SIZE : (size_t)left);
                 if (r <= 0) {
                     break;
                 }
@@ -109,14 +109,14 @@ int
 main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"port", required_argument, NULL, 'p'},
-        {"ready", required_argument, NULL, 'r'},
-        {"cert", required_argument, NULL, 'c'},
-        {"key", required_argument, NULL, 'k'},
-        {"info", no_argument, NULL, 'i'},
-        {NULL, 0, NULL, 0},
+        { "port", required_argument, NULL, 'p' },
+        { "ready", required_argument, NULL, 'r' },
+        { "cert", required_argument, NULL, 'c' },
+        { "key", required_argument, NULL, 'k' },
+        { "info", no_argument, NULL, 'i' },
+        { NULL, 0, NULL, 0 },
     };
-    struct tr_config cfg = {.server = 1};
+    struct tr_config cfg = { .server = 1 };
     const char *ready = NULL;
     int port = 0, opt, lfd, one = 1;
     struct sockaddr_in sin;
@@ -124,12 +124,23 @@ main(int argc, char **argv)
 
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'p': port = atoi(optarg); break;
-        case 'r': ready = optarg; break;
-        case 'c': cfg.cert = optarg; break;
-        case 'k': cfg.key = optarg; break;
-        case 'i': cfg.info = 1; break;
-        default: usage();
+        case 'p':
+            port = atoi(optarg);
+            break;
+        case 'r':
+            ready = optarg;
+            break;
+        case 'c':
+            cfg.cert = optarg;
+            break;
+        case 'k':
+            cfg.key = optarg;
+            break;
+        case 'i':
+            cfg.info = 1;
+            break;
+        default:
+            usage();
         }
     }
     if (port <= 0 || port > 65535 || optind != argc) {
@@ -181,8 +192,7 @@ main(int argc, char **argv)
             continue;
         }
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (pthread_create(&t, &attr, conn_thread, (void *)(intptr_t)fd) !=
-            0) {
+        if (pthread_create(&t, &attr, conn_thread, (void *)(intptr_t)fd) != 0) {
             close(fd);
         }
     }

@@ -36,7 +36,9 @@ main(int argc, char **argv)
     env[n_env++] = "PATH=/usr/bin:/bin";
     while ((o = getopt(argc, argv, "n:e:")) != -1) {
         switch (o) {
-        case 'n': n = atoi(optarg); break;
+        case 'n':
+            n = atoi(optarg);
+            break;
         case 'e':
             if (n_env == MAX_ENV || strchr(optarg, '=') == NULL) {
                 die("bad -e %s", optarg);

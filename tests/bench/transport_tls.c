@@ -13,7 +13,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -67,8 +66,7 @@ tr_init(const struct tr_config *cfg)
 {
     config = *cfg;
     ctx = SSL_CTX_new(TLS_method());
-    if (ctx == NULL ||
-        !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
+    if (ctx == NULL || !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
         !SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) ||
         !SSL_CTX_set1_curves_list(ctx, "X25519")) {
         print_errors("SSL_CTX setup");
@@ -90,8 +88,8 @@ tr_init(const struct tr_config *cfg)
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     if (cfg->resume) {
-        SSL_CTX_set_session_cache_mode(
-            ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+                                                SSL_SESS_CACHE_NO_INTERNAL);
         SSL_CTX_sess_set_new_cb(ctx, new_session);
     }
     return 0;

@@ -326,8 +326,7 @@ check_big_record(void)
             ssize_t n = read(fd, buf, 1);
 
             if (!(n < 0 && errno == EAGAIN)) {
-                failf("readable after the record was read, read gives %zd",
-                      n);
+                failf("readable after the record was read, read gives %zd", n);
             } else if (now_poll(fd)) {
                 failf("still reported readable after read said EAGAIN: an "
                       "event loop would spin");
@@ -451,8 +450,8 @@ static void
 check_edge_triggered(void)
 {
     char buf[4096];
-    struct epoll_event reg = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP |
-                                         EPOLLET,
+    struct epoll_event reg = { .events =
+                                   EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
                                .data.u64 = 0xfeedULL };
     int ep = epoll_create1(EPOLL_CLOEXEC);
     int fd = open_nb();
@@ -713,7 +712,7 @@ check_handshake_timeout(int silent_port, int how)
     peer_port = saved;
     p.fd = fd;
     p.events = POLLOUT;
-    poll(&p, 1, 2000); /* the TCP connect */
+    poll(&p, 1, 2000);     /* the TCP connect */
     n = write(fd, "x", 1); /* ClientHello out, then EAGAIN */
     if (n >= 0 || errno != EAGAIN) {
         failf("first write: %zd (%s), want EAGAIN", n,

@@ -23,6 +23,8 @@
  *   clang -fsanitize=fuzzer,address,undefined shim/policy.c shim/addr.c
  *   shim/names.c
  */
+#include "tlsshim/policy.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -33,26 +35,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tlsshim/policy.h"
-
 /* The scratch directory and the policy path inside it. */
 static char g_dir[256];
 static char g_path[300];
 
 /* Files the seed corpus names; each exists (small, readable) in g_dir. */
 static const char *const k_files[] = {
-    "server.pem", "server.key", "ca.pem",   "client.pem",
-    "client.key", "chain.pem",  "ftp.pem",  "ftp.key",
-    "clients-ca.pem", "a",      "b",
+    "server.pem",     "server.key", "ca.pem",  "client.pem",
+    "client.key",     "chain.pem",  "ftp.pem", "ftp.key",
+    "clients-ca.pem", "a",          "b",
 };
 
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "fuzz_policy: invariant failed: %s (%s:%d)\n",   \
-                    #cond, __FILE__, __LINE__);                              \
-            abort();                                                         \
-        }                                                                    \
+#define CHECK(cond)                                                        \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            fprintf(stderr, "fuzz_policy: invariant failed: %s (%s:%d)\n", \
+                    #cond, __FILE__, __LINE__);                            \
+            abort();                                                       \
+        }                                                                  \
     } while (0)
 
 static void
@@ -195,8 +195,7 @@ ask(const struct policy *pol, const struct sockaddr *sa, socklen_t len,
 
     for (k = 0; k < 2; k++) {
         enum policy_kind kind = k == 0 ? POLICY_CLIENT : POLICY_SERVER;
-        const struct policy_rule *r =
-            policy_match(pol, kind, sa, len, name);
+        const struct policy_rule *r = policy_match(pol, kind, sa, len, name);
 
         if (r != NULL) {
             CHECK(r >= pol->rules && r < pol->rules + pol->rules_len);
@@ -209,8 +208,14 @@ static void
 match_many(const struct policy *pol, const uint8_t *data, size_t size)
 {
     static const char *const names[] = {
-        NULL, "localhost", "a.example.com", "A.EXAMPLE.COM.", "example.com",
-        "ldap.example.com", "x", "",
+        NULL,
+        "localhost",
+        "a.example.com",
+        "A.EXAMPLE.COM.",
+        "example.com",
+        "ldap.example.com",
+        "x",
+        "",
     };
     struct sockaddr_in v4;
     struct sockaddr_in6 v6;
@@ -236,12 +241,12 @@ match_many(const struct policy *pol, const uint8_t *data, size_t size)
 
     for (i = 0; i < sizeof(names) / sizeof(names[0]) + 1; i++) {
         const char *n = i < sizeof(names) / sizeof(names[0]) ? names[i] : name;
-        static const char *const v4s[] = {"127.0.0.1", "10.1.2.3",
-                                          "0.0.0.0", "255.255.255.255"};
-        static const char *const v6s[] = {"::1", "::ffff:127.0.0.1",
-                                          "2001:db8::1", "::"};
-        static const unsigned short ports[] = {0, 1, 21, 389, 443, 8443,
-                                               40050, 65535};
+        static const char *const v4s[] = { "127.0.0.1", "10.1.2.3", "0.0.0.0",
+                                           "255.255.255.255" };
+        static const char *const v6s[] = { "::1", "::ffff:127.0.0.1",
+                                           "2001:db8::1", "::" };
+        static const unsigned short ports[] = { 0,   1,    21,    389,
+                                                443, 8443, 40050, 65535 };
         size_t a, p;
 
         for (a = 0; a < 4; a++) {
@@ -290,8 +295,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t i;
 
     memset(err, 'X', sizeof(err));
-    rc = policy_parse(g_path, (const char *)data, size, &pol, err,
-                      sizeof(err));
+    rc = policy_parse(g_path, (const char *)data, size, &pol, err, sizeof(err));
     CHECK(rc == 0 || rc == -1);
     CHECK(memchr(err, '\0', sizeof(err)) != NULL);
     if (rc == 0) {

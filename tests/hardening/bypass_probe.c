@@ -39,13 +39,14 @@ static const char *const k_methods[] = {
     /* __write_nocancel and __sendmmsg also leak, but they are
      * GLIBC_PRIVATE: a program cannot link to them (reviewed-symbols.txt).
      * The code below still knows them, for a manual run. */
-    "write", "__write", "writev", "send", "__send",
-    "sendto", "sendmsg", "sendmmsg", "pwrite", "pwrite64",
-    "pwritev", "pwritev2", "pwritev64v2",
-    "syscall_write", "syscall_sendto", "syscall_writev", "dprintf",
-    "vdprintf", "__dprintf_chk", "splice", "vmsplice_splice", "tee",
-    "sendfile", "sendfile64", "copy_file_range", "aio_write", "lio_listio",
-    "stdout_printf", "_IO_fdopen", "fdopen",
+    "write",           "__write",       "writev",         "send",
+    "__send",          "sendto",        "sendmsg",        "sendmmsg",
+    "pwrite",          "pwrite64",      "pwritev",        "pwritev2",
+    "pwritev64v2",     "syscall_write", "syscall_sendto", "syscall_writev",
+    "dprintf",         "vdprintf",      "__dprintf_chk",  "splice",
+    "vmsplice_splice", "tee",           "sendfile",       "sendfile64",
+    "copy_file_range", "aio_write",     "lio_listio",     "stdout_printf",
+    "_IO_fdopen",      "fdopen",
 };
 
 static void *
@@ -93,7 +94,7 @@ static long
 probe(int fd, const char *m, const char *data)
 {
     size_t len = strlen(data);
-    struct iovec iov = {(void *)data, len};
+    struct iovec iov = { (void *)data, len };
 
     if (strcmp(m, "write") == 0 || strcmp(m, "__write") == 0 ||
         strcmp(m, "__write_nocancel") == 0) {
@@ -109,20 +110,20 @@ probe(int fd, const char *m, const char *data)
         return f(fd, data, len, 0);
     }
     if (strcmp(m, "sendto") == 0) {
-        ssize_t (*f)(int, const void *, size_t, int,
-                     const struct sockaddr *, socklen_t) = sym(m);
+        ssize_t (*f)(int, const void *, size_t, int, const struct sockaddr *,
+                     socklen_t) = sym(m);
         return f(fd, data, len, 0, NULL, 0);
     }
     if (strcmp(m, "sendmsg") == 0) {
         ssize_t (*f)(int, const struct msghdr *, int) = sym(m);
-        struct msghdr msg = {0};
+        struct msghdr msg = { 0 };
         msg.msg_iov = &iov;
         msg.msg_iovlen = 1;
         return f(fd, &msg, 0);
     }
     if (strcmp(m, "sendmmsg") == 0 || strcmp(m, "__sendmmsg") == 0) {
         int (*f)(int, struct mmsghdr *, unsigned, int) = sym(m);
-        struct mmsghdr mm = {0};
+        struct mmsghdr mm = { 0 };
         mm.msg_hdr.msg_iov = &iov;
         mm.msg_hdr.msg_iovlen = 1;
         return f(fd, &mm, 1, 0);
@@ -174,8 +175,8 @@ probe(int fd, const char *m, const char *data)
             return -1;
         }
         if (strcmp(m, "vmsplice_splice") == 0) {
-            ssize_t (*vs)(int, const struct iovec *, unsigned long,
-                          unsigned) = sym("vmsplice");
+            ssize_t (*vs)(int, const struct iovec *, unsigned long, unsigned) =
+                sym("vmsplice");
             if (vs(p[1], &iov, 1, 0) < 0) {
                 return -2;
             }
@@ -201,8 +202,8 @@ probe(int fd, const char *m, const char *data)
         return f(a_file(data), NULL, fd, NULL, len, 0);
     }
     if (strcmp(m, "aio_write") == 0 || strcmp(m, "lio_listio") == 0) {
-        struct aiocb cb = {0};
-        const struct aiocb *list[1] = {&cb};
+        struct aiocb cb = { 0 };
+        const struct aiocb *list[1] = { &cb };
         int rc;
 
         cb.aio_fildes = fd;
@@ -249,7 +250,7 @@ probe(int fd, const char *m, const char *data)
 int
 main(int argc, char **argv)
 {
-    struct addrinfo hints = {0}, *ai;
+    struct addrinfo hints = { 0 }, *ai;
     char line[512];
     long rc;
     int fd, err;

@@ -82,8 +82,8 @@ reader(void *arg)
 static void *
 writer(void *arg)
 {
-    struct conn c = {.fd = -1, .id = (int)(long)arg};
-    struct addrinfo hints = {0}, *ai;
+    struct conn c = { .fd = -1, .id = (int)(long)arg };
+    struct addrinfo hints = { 0 }, *ai;
     pthread_t rt;
     char line[64];
 

@@ -33,8 +33,18 @@ struct conn {
 
 static volatile sig_atomic_t g_stop, g_report;
 
-static void on_term(int sig) { (void)sig; g_stop = 1; }
-static void on_usr1(int sig) { (void)sig; g_report = 1; }
+static void
+on_term(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+static void
+on_usr1(int sig)
+{
+    (void)sig;
+    g_report = 1;
+}
 
 static long
 now_ms(void)

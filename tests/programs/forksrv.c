@@ -17,12 +17,12 @@
  * 1 unless all of them exited 0.  The client prints the replies and exits 1
  * unless each one is right.  alarm() bounds every process.
  */
+#include "progutil.h"
+
 #include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-
-#include "progutil.h"
 
 /* read_line reads up to a newline (kept) one byte at a time, so that
  * nothing past the line is consumed.  Returns the length, 0 at end of file,
@@ -63,20 +63,20 @@ serve(int fd)
 
     if (n <= 0 || strncmp(req, "request ", 8) != 0 || req[n - 1] != '\n') {
         fprintf(stderr, "forksrv: child %ld: bad request (%zd bytes): %s\n",
-            (long)getpid(), n, n < 0 ? strerror(errno) : req);
+                (long)getpid(), n, n < 0 ? strerror(errno) : req);
         return 1;
     }
     req[n - 1] = '\0';
     snprintf(reply, sizeof(reply), "reply %s from child %ld\n", req + 8,
-        (long)getpid());
+             (long)getpid());
     if (write_full(fd, reply, strlen(reply)) != 0) {
         fprintf(stderr, "forksrv: child %ld: write: %s\n", (long)getpid(),
-            strerror(errno));
+                strerror(errno));
         return 1;
     }
     if (close(fd) != 0) {
         fprintf(stderr, "forksrv: child %ld: close: %s\n", (long)getpid(),
-            strerror(errno));
+                strerror(errno));
         return 1;
     }
     return 0;
@@ -164,11 +164,12 @@ run_client(uint16_t port, int count, const char *marker)
         } else {
             reply[strcspn(reply, "\n")] = '\0';
             check(strncmp(reply, want, strlen(want)) == 0,
-                "connection %d: '%s'", i, reply);
+                  "connection %d: '%s'", i, reply);
             /* Then the child's close: end of file, not a reset. */
             n = read(fd, reply, sizeof(reply));
-            check(n == 0, "connection %d: end of file after the reply (%zd%s%s)",
-                i, n, n < 0 ? ", " : "", n < 0 ? strerror(errno) : "");
+            check(n == 0,
+                  "connection %d: end of file after the reply (%zd%s%s)", i, n,
+                  n < 0 ? ", " : "", n < 0 ? strerror(errno) : "");
         }
         close(fd);
     }
@@ -183,7 +184,7 @@ main(int argc, char **argv)
 
     if (argc < 4 || count < 1 ||
         (strcmp(mode, "fork") != 0 && strcmp(mode, "clone") != 0 &&
-            strcmp(mode, "client") != 0)) {
+         strcmp(mode, "client") != 0)) {
         fprintf(stderr, "usage: forksrv fork|clone PORT COUNT\n"
                         "       forksrv client PORT COUNT [MARKER]\n");
         return 2;
@@ -193,7 +194,7 @@ main(int argc, char **argv)
     alarm(60);
     if (strcmp(mode, "client") == 0) {
         return run_client(parse_port(argv[2]), count,
-            argc > 4 ? argv[4] : "no-marker");
+                          argc > 4 ? argv[4] : "no-marker");
     }
     return run_server(strcmp(mode, "clone") == 0, parse_port(argv[2]), count);
 }

@@ -63,7 +63,7 @@ static inline int
 checks_exit(void)
 {
     printf("%s: %d check(s) failed\n", checks_failed ? "FAIL" : "ok",
-        checks_failed);
+           checks_failed);
     return checks_failed ? 1 : 0;
 }
 
@@ -202,8 +202,8 @@ expect_str(int fd, const char *want, const char *what)
     }
     buf[n] = '\0';
     check((size_t)n == len && memcmp(buf, want, len) == 0,
-        "%s: read '%.*s' on fd %d (want '%.*s')", what, (int)strcspn(buf, "\n"),
-        buf, fd, (int)strcspn(want, "\n"), want);
+          "%s: read '%.*s' on fd %d (want '%.*s')", what,
+          (int)strcspn(buf, "\n"), buf, fd, (int)strcspn(want, "\n"), want);
 }
 
 /* FNV-1a, 64 bits: a checksum both ends compute the same way. */

@@ -32,14 +32,14 @@
  *
  * alarm() bounds the run.
  */
+#include "progutil.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
-
-#include "progutil.h"
 
 #define BULK_LEN 100000
 
@@ -77,7 +77,7 @@ run_client(uint16_t port, const char *path)
     write_str(d3, "C: written on dup3\n");
     write_str(d4, "D: written on F_DUPFD_CLOEXEC\n");
     check(1, "wrote on dup %d, dup2 %d, dup3 %d, F_DUPFD_CLOEXEC %d", d1, d2,
-        d3, d4);
+          d3, d4);
 
     /* --- gather writes --- */
     {
@@ -132,12 +132,12 @@ run_client(uint16_t port, const char *path)
             sent += n;
         }
         check(sent == (long long)st.st_size && off == st.st_size,
-            "sendfile: %lld of %lld bytes, offset %lld", sent,
-            (long long)st.st_size, (long long)off);
+              "sendfile: %lld of %lld bytes, offset %lld", sent,
+              (long long)st.st_size, (long long)off);
     }
     close(file);
     snprintf(sumline, sizeof(sumline), "H: sum %016llx\n",
-        (unsigned long long)sum);
+             (unsigned long long)sum);
     expect_str(fd, sumline, "sendfile: the server's checksum of the file");
 
     /* --- MSG_PEEK and FIONREAD: the server sends "I: peek me\n" --- */
@@ -154,15 +154,15 @@ run_client(uint16_t port, const char *path)
         p1 = recv(fd, peek1, len, MSG_PEEK | MSG_WAITALL);
         p2 = recv(d1, peek2, len, MSG_PEEK);
         check(p1 == (ssize_t)len && memcmp(peek1, want, len) == 0,
-            "MSG_PEEK: '%.*s' (%zd bytes)", (int)(p1 > 0 ? p1 - 1 : 0), peek1,
-            p1);
+              "MSG_PEEK: '%.*s' (%zd bytes)", (int)(p1 > 0 ? p1 - 1 : 0), peek1,
+              p1);
         check(p2 > 0 && memcmp(peek2, want, (size_t)p2) == 0,
-            "MSG_PEEK again, on a dup: the same %zd bytes", p2);
+              "MSG_PEEK again, on a dup: the same %zd bytes", p2);
         if (ioctl(fd, FIONREAD, &avail) != 0) {
             avail = -1;
         }
         check(avail >= (int)len,
-            "FIONREAD: %d bytes ready (at least the %zu peeked)", avail, len);
+              "FIONREAD: %d bytes ready (at least the %zu peeked)", avail, len);
         expect_str(fd, want, "read after MSG_PEEK");
     }
 
@@ -177,8 +177,8 @@ run_client(uint16_t port, const char *path)
             }
         }
         check(n == BULK_LEN && bad == 0,
-            "MSG_WAITALL: one recv returned %zd of %d bytes, %zu wrong", n,
-            BULK_LEN, bad);
+              "MSG_WAITALL: one recv returned %zd of %d bytes, %zu wrong", n,
+              BULK_LEN, bad);
     }
 
     /* --- readv and recvmsg: the server sends "J: readv\n" and
@@ -208,8 +208,8 @@ run_client(uint16_t port, const char *path)
             got += (size_t)n;
             /* Advance the vector past what arrived. */
             for (int i = 0; i < 2 && n > 0; i++) {
-                size_t take = (size_t)n < iov[i].iov_len ? (size_t)n
-                                                         : iov[i].iov_len;
+                size_t take =
+                    (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
 
                 iov[i].iov_base = (char *)iov[i].iov_base + take;
                 iov[i].iov_len -= take;
@@ -218,28 +218,28 @@ run_client(uint16_t port, const char *path)
         }
         check(got == 9 && memcmp(a, "J: r", 4) == 0 &&
                   memcmp(b, "eadv\n", 5) == 0,
-            "readv: '%.4s' + '%.4s' (%zu bytes)", a, b, got);
+              "readv: '%.4s' + '%.4s' (%zu bytes)", a, b, got);
         n = recvmsg(fd, &msg, MSG_WAITALL);
         check(n == 11 && memcmp(c, "K: rec", 6) == 0 &&
                   memcmp(e, "vmsg\n", 5) == 0,
-            "recvmsg: '%.6s' + '%.4s' (%zd bytes)", c, e, n);
+              "recvmsg: '%.6s' + '%.4s' (%zd bytes)", c, e, n);
     }
 
     /* --- the original closes, the copies carry on --- */
     check(close(fd) == 0, "close of the original descriptor %d", fd);
     write_str(d2, "L: after the original closed\n");
     expect_str(d4, "M: answered on the server's dup\n",
-        "read on a copy after the original closed");
+               "read on a copy after the original closed");
 
     /* --- shutdown(SHUT_WR): close_notify, and reading goes on --- */
     check(shutdown(d1, SHUT_WR) == 0, "shutdown(SHUT_WR) on a copy");
     expect_str(d3, "N: written after your shutdown\n",
-        "read after this end's shutdown(SHUT_WR)");
+               "read after this end's shutdown(SHUT_WR)");
     n = read(d3, buf, sizeof(buf));
     check(n == 0,
-        "end of file once the server closed its last descriptor "
-        "(read returned %zd%s%s)",
-        n, n < 0 ? ", " : "", n < 0 ? strerror(errno) : "");
+          "end of file once the server closed its last descriptor "
+          "(read returned %zd%s%s)",
+          n, n < 0 ? ", " : "", n < 0 ? strerror(errno) : "");
 
     close(d1);
     close(d2);
@@ -272,7 +272,7 @@ run_server(uint16_t port)
     expect_str(fd, "B: written on dup2\n", "line written on dup2");
     expect_str(fd, "C: written on dup3\n", "line written on dup3");
     expect_str(fd, "D: written on F_DUPFD_CLOEXEC\n",
-        "line written on F_DUPFD_CLOEXEC");
+               "line written on F_DUPFD_CLOEXEC");
     expect_str(fd, "E: written by writev\n", "line written by writev");
     expect_str(fd, "F: written by sendmsg\n", "line written by sendmsg");
 
@@ -323,16 +323,16 @@ run_server(uint16_t port)
         die("dup");
     }
     expect_str(sd, "L: after the original closed\n",
-        "line after the client closed its original");
-    check(close(fd) == 0, "server: close of the original %d, dup %d stays",
-        fd, sd);
+               "line after the client closed its original");
+    check(close(fd) == 0, "server: close of the original %d, dup %d stays", fd,
+          sd);
     write_str(sd, "M: answered on the server's dup\n");
 
     n = read(sd, buf, sizeof(buf));
     check(n == 0,
-        "end of file from the client's shutdown(SHUT_WR) (read returned "
-        "%zd%s%s)",
-        n, n < 0 ? ", " : "", n < 0 ? strerror(errno) : "");
+          "end of file from the client's shutdown(SHUT_WR) (read returned "
+          "%zd%s%s)",
+          n, n < 0 ? ", " : "", n < 0 ? strerror(errno) : "");
     write_str(sd, "N: written after your shutdown\n");
     check(close(sd) == 0, "server: close of the last descriptor");
     return checks_exit();
@@ -344,7 +344,7 @@ main(int argc, char **argv)
     const char *mode = argc > 1 ? argv[1] : "";
 
     if (argc < 3 || (strcmp(mode, "server") != 0 &&
-                        (strcmp(mode, "client") != 0 || argc < 4))) {
+                     (strcmp(mode, "client") != 0 || argc < 4))) {
         fprintf(stderr, "usage: sockops server PORT\n"
                         "       sockops client PORT FILE\n");
         return 2;

@@ -23,11 +23,11 @@
  * A watchdog thread ends a hung run with a message after SECONDS + 30 s
  * instead of stalling the test.
  */
+#include "progutil.h"
+
 #include <pthread.h>
 #include <signal.h>
 #include <sys/time.h>
-
-#include "progutil.h"
 
 #define SEED_SERVER 0x5eed5e7e7e7e0001ULL
 #define SEED_CLIENT 0xc11e7c11e7c10002ULL
@@ -36,7 +36,7 @@ struct side {
     int fd;
     uint64_t seed;
     double seconds;
-    unsigned long long count; /* bytes sent or received */
+    unsigned long long count;       /* bytes sent or received */
     unsigned long long mismatch_at; /* first bad byte + 1, or 0 */
     int error;                      /* errno of a failed call, or 0 */
     int eof;                        /* the reader saw end of file */
@@ -138,17 +138,17 @@ run_duplex(int fd, int is_server, double seconds)
     printf("received %llu\n", r.count);
     printf("seconds %.2f\n", took);
     check(w.error == 0, "writer: no error (%s)",
-        w.error ? strerror(w.error) : "none");
+          w.error ? strerror(w.error) : "none");
     check(r.error == 0, "reader: no error (%s)",
-        r.error ? strerror(r.error) : "none");
+          r.error ? strerror(r.error) : "none");
     check(r.eof, "reader: ended at the peer's end of file");
     check(w.count > 1000000, "writer: sent more than 1 MB (%llu bytes)",
-        w.count);
+          w.count);
     check(r.count > 1000000, "reader: received more than 1 MB (%llu bytes)",
-        r.count);
+          r.count);
     check(r.mismatch_at == 0, "reader: every byte as generated (%s%llu)",
-        r.mismatch_at ? "first mismatch at byte " : "",
-        r.mismatch_at ? r.mismatch_at - 1 : r.count);
+          r.mismatch_at ? "first mismatch at byte " : "",
+          r.mismatch_at ? r.mismatch_at - 1 : r.count);
     if (close(fd) != 0) {
         die("close");
     }
@@ -231,12 +231,12 @@ run_timeouts(int fd)
     err = errno;
     took = now_s() - t0;
     printf("rcvtimeo: read returned %zd (%s) after %.3f s\n", n,
-        n < 0 ? strerror(err) : "data", took);
+           n < 0 ? strerror(err) : "data", took);
     check(n == -1 && (err == EAGAIN || err == EWOULDBLOCK),
-        "SO_RCVTIMEO: read fails with EAGAIN (got %zd, %s)", n,
-        n < 0 ? strerror(err) : "no error");
-    check(took >= 0.4 && took < 2.0,
-        "SO_RCVTIMEO: after about 0.5 s (%.3f s)", took);
+          "SO_RCVTIMEO: read fails with EAGAIN (got %zd, %s)", n,
+          n < 0 ? strerror(err) : "no error");
+    check(took >= 0.4 && took < 2.0, "SO_RCVTIMEO: after about 0.5 s (%.3f s)",
+          took);
 
     /* 2. A signal interrupts a blocked read: EINTR, not a restart. */
     tv.tv_usec = 0;
@@ -258,12 +258,13 @@ run_timeouts(int fd)
     err = errno;
     took = now_s() - t0;
     printf("eintr: read returned %zd (%s) after %.3f s, %d alarm(s)\n", n,
-        n < 0 ? strerror(err) : "data", took, (int)alarms);
-    check(n == -1 && err == EINTR, "SIGALRM: read fails with EINTR (got %zd, %s)",
-        n, n < 0 ? strerror(err) : "no error");
+           n < 0 ? strerror(err) : "data", took, (int)alarms);
+    check(n == -1 && err == EINTR,
+          "SIGALRM: read fails with EINTR (got %zd, %s)", n,
+          n < 0 ? strerror(err) : "no error");
     check(alarms == 1, "SIGALRM: the handler ran once (%d)", (int)alarms);
     check(took >= 0.3 && took < 2.0, "SIGALRM: after about 0.4 s (%.3f s)",
-        took);
+          took);
 
     /* 3. The connection is intact after both. */
     write_str(fd, "still there\n");
@@ -283,10 +284,9 @@ main(int argc, char **argv)
     const char *mode = argc > 1 ? argv[1] : "";
     double seconds = argc > 3 ? atof(argv[3]) : 3.0;
 
-    if (argc < 3 || (strcmp(mode, "server") != 0 &&
-                        strcmp(mode, "client") != 0 &&
-                        strcmp(mode, "echo") != 0 &&
-                        strcmp(mode, "timeouts") != 0)) {
+    if (argc < 3 ||
+        (strcmp(mode, "server") != 0 && strcmp(mode, "client") != 0 &&
+         strcmp(mode, "echo") != 0 && strcmp(mode, "timeouts") != 0)) {
         fprintf(stderr, "usage: threads server|client PORT [SECONDS]\n"
                         "       threads echo|timeouts PORT\n");
         return 2;
