@@ -83,10 +83,7 @@ read -r packets bytes < <(wire_stats)
 echo "    $packets TCP packets, $bytes bytes of payload"
 echo "    first bytes of each direction of each connection (control, then data):"
 wire_first "" >"$T/wire-first-all.out"
-head -30 "$T/wire-first-all.out" | while read -r src gt dst h1 h2 h3 h4 h5 len; do
-    printf '    %-22s %s %-22s %s %s %s %s %s  (%s bytes)\n' "$src" "$gt" \
-        "$dst" "$h1" "$h2" "$h3" "$h4" "$h5" "$len"
-done
+head -30 "$T/wire-first-all.out" | demo_first_bytes
 echo "    ... $(wc -l <"$T/wire-first-all.out") stream directions in all"
 echo "    (0x16 0x03 ...: a TLS handshake record, so TLS from the first byte)"
 ftp_check_wire

@@ -116,10 +116,7 @@ done
 echo "    (port $P1, the one ldapsearch was told, saw nothing: connect_port)"
 echo "    first bytes of each direction of each connection:"
 for p in "$PS" "$P2"; do
-    wire_first "$p" | while read -r src gt dst h1 h2 h3 h4 h5 len; do
-        printf '    %-22s %s %-22s %s %s %s %s %s  (%s bytes)\n' "$src" "$gt" \
-            "$dst" "$h1" "$h2" "$h3" "$h4" "$h5" "$len"
-    done
+    wire_first "$p" | demo_first_bytes
 done
 echo "    (0x16 0x03 ...: a TLS handshake record, so TLS from the first byte)"
 for p in "$PS" "$P2"; do

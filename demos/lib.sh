@@ -51,3 +51,15 @@ demo_build()
     cmake --build "$build" -j2 >/dev/null
     export TLSSHIM="$build/tlsshim" TLSSHIM_LIB="$build/libtlsshim.so"
 }
+
+# demo_first_bytes formats what wire_first prints (source, '>', destination,
+# the first five bytes in hex, the length) as an indented table.
+demo_first_bytes()
+{
+    local src gt dst h1 h2 h3 h4 h5 len
+
+    while read -r src gt dst h1 h2 h3 h4 h5 len; do
+        printf '    %-22s %s %-22s %s %s %s %s %s  (%s bytes)\n' "$src" "$gt" \
+            "$dst" "$h1" "$h2" "$h3" "$h4" "$h5" "$len"
+    done
+}

@@ -75,10 +75,7 @@ wire_stop
 say "What crossed the wire"
 read -r packets bytes < <(wire_stats "$P")
 echo "    $packets TCP packets, $bytes bytes of payload on port $P"
-wire_first "$P" | while read -r src gt dst hex1 hex2 hex3 hex4 hex5 len; do
-    printf '    %-22s %s %-22s %s %s %s %s %s  (%s bytes)\n' "$src" "$gt" "$dst" \
-        "$hex1" "$hex2" "$hex3" "$hex4" "$hex5" "$len"
-done
+wire_first "$P" | demo_first_bytes
 echo "    (0x16 0x03 ...: a TLS handshake record, so TLS from the first byte)"
 wire_assert_tls "$P"
 wire_assert_absent "$page_text" "$P"

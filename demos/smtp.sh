@@ -122,10 +122,7 @@ done
 echo "    (port $P1, the one the clients were told, saw nothing: connect_port)"
 echo "    first bytes of each direction of each connection:"
 for p in "$PS" "$P2"; do
-    wire_first "$p" | while read -r src gt dst h1 h2 h3 h4 h5 len; do
-        printf '    %-22s %s %-22s %s %s %s %s %s  (%s bytes)\n' "$src" "$gt" \
-            "$dst" "$h1" "$h2" "$h3" "$h4" "$h5" "$len"
-    done
+    wire_first "$p" | demo_first_bytes
 done
 echo "    (0x16 0x03 ...: a TLS handshake record; even the server's greeting"
 echo "     \"220 ...\", which SMTP servers send first, is inside TLS)"
