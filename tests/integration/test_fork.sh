@@ -3,9 +3,12 @@
 # test_fork.sh - a server that accepts, hands the connection to a new
 # process and closes its own copy at once; the child serves it over TLS.
 #
-# tests/programs/forksrv.c runs under a server rule twice: once with fork(),
-# once with a raw clone system call as vsftpd makes (no pthread_atfork
-# handler runs, so the shim can only tell the new process by its pid).  Each
+# tests/programs/forksrv.c runs under a server rule three times: with
+# fork(); with a raw clone system call as vsftpd makes (no pthread_atfork
+# handler runs, so the shim can only tell the new process by its pid); and
+# with one worker forked before any connection, to which the parent passes
+# each accepted socket with SCM_RIGHTS (as vsftpd does between its
+# processes), so the worker must recognise it from its addresses.  Each
 # time, several connections in a row: from the same program as a shimmed
 # client (client rule), and from openssl s_client verifying the
 # certificate.  The parent's close must not disturb the child's session,
@@ -19,7 +22,7 @@ certs
 PROG=$(dirname "$TLSSHIM_LIB")/tests/programs/forksrv
 [ -x "$PROG" ] || fail "test program not built: $PROG"
 
-for how in fork clone; do
+for how in fork clone pass; do
     P=$(free_port)
     secret=$(marker)
     cat >"$T/server-$how.conf" <<CONF
@@ -69,14 +72,18 @@ CONF
     assert_eq 0 "$rc" "$how server exit status"
     assert_contains "$T/server-$how.out" "ok: server: 0 of 6 children failed"
 
-    # Each connection was served, and its handshake made, by a different
-    # child: six accept lines from six pids, none of them the parent's.
+    # Each connection was served, and its handshake made, by a child: six
+    # accept lines, none from the parent.  With fork and clone each came
+    # from its own child; with pass, all from the one worker, which got
+    # the sockets by SCM_RIGHTS and recognised them from their addresses.
     n=$(grep -E -c "^tlsshim\[[0-9]+\]: fd [0-9]+: accept 127\.0\.0\.1:[0-9]+ on 127\.0\.0\.1:$P: TLS ?v?1\.[23]" \
         "$T/server-$how.err" || true)
     assert_eq 6 "$n" "$how: handshakes logged by the server side"
     pids=$(sed -n 's/^tlsshim\[\([0-9]*\)\]: fd [0-9]*: accept .*/\1/p' \
         "$T/server-$how.err" | sort -u | wc -l)
-    assert_eq 6 "$pids" "$how: distinct processes that made the handshakes"
+    want_pids=6
+    [ "$how" = pass ] && want_pids=1
+    assert_eq "$want_pids" "$pids" "$how: distinct processes that made the handshakes"
     if grep -q "^tlsshim\[$pid\]: fd [0-9]*: accept" "$T/server-$how.err"; then
         fail "$how: the parent (pid $pid) ran a handshake itself"
     fi

@@ -8,6 +8,13 @@
  *                               vsftpd does: no pthread_atfork handler runs,
  *                               so a library can only notice the new
  *                               process by its pid
+ *   forksrv pass PORT COUNT     one worker process, forked before any
+ *                               connection, serves them all: the parent
+ *                               accepts each and hands it over with
+ *                               SCM_RIGHTS on a UNIX socket, as vsftpd
+ *                               does between its processes, then closes
+ *                               its copy.  The worker never saw the
+ *                               connection made.
  *   forksrv client PORT COUNT   connect COUNT times in a row, send a
  *                               request, check the reply
  *
@@ -145,6 +152,95 @@ run_server(int raw, uint16_t port, int count)
     return checks_exit();
 }
 
+/* pass_worker receives |count| connections over |unix_fd| and serves each
+ * in turn.  Returns the process exit status. */
+static int
+pass_worker(int unix_fd, int count)
+{
+    for (int i = 0; i < count; i++) {
+        char byte;
+        char control[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        struct msghdr msg = { .msg_iov = &iov,
+                              .msg_iovlen = 1,
+                              .msg_control = control,
+                              .msg_controllen = sizeof(control) };
+        struct cmsghdr *c;
+        int fd;
+
+        if (recvmsg(unix_fd, &msg, 0) != 1) {
+            return 1;
+        }
+        c = CMSG_FIRSTHDR(&msg);
+        if (c == NULL || c->cmsg_type != SCM_RIGHTS) {
+            return 1;
+        }
+        memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+        if (serve(fd) != 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* run_pass is the "pass" mode: see the top of the file. */
+static int
+run_pass(uint16_t port, int count)
+{
+    int lfd = listen_on(port);
+    int pair[2];
+    int status;
+    pid_t worker;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0) {
+        die("socketpair");
+    }
+    worker = fork();
+    if (worker < 0) {
+        die("fork");
+    }
+    if (worker == 0) {
+        close(lfd);
+        close(pair[0]);
+        _exit(pass_worker(pair[1], count));
+    }
+    close(pair[1]);
+    printf("listening %u (worker %ld)\n", port, (long)worker);
+    for (int i = 1; i <= count; i++) {
+        int fd = accept(lfd, NULL, NULL);
+        char byte = 'c';
+        char control[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        struct msghdr msg = { .msg_iov = &iov,
+                              .msg_iovlen = 1,
+                              .msg_control = control,
+                              .msg_controllen = sizeof(control) };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+        if (fd < 0) {
+            die("accept");
+        }
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(fd));
+        if (sendmsg(pair[0], &msg, 0) != 1) {
+            die("sendmsg");
+        }
+        if (close(fd) != 0) {
+            die("close");
+        }
+        printf("connection %d: passed to worker %ld\n", i, (long)worker);
+    }
+    close(lfd);
+    if (waitpid(worker, &status, 0) != worker) {
+        die("waitpid");
+    }
+    check(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "server: 0 of %d children failed", count);
+    return checks_exit();
+}
+
 static int
 run_client(uint16_t port, int count, const char *marker)
 {
@@ -184,8 +280,8 @@ main(int argc, char **argv)
 
     if (argc < 4 || count < 1 ||
         (strcmp(mode, "fork") != 0 && strcmp(mode, "clone") != 0 &&
-         strcmp(mode, "client") != 0)) {
-        fprintf(stderr, "usage: forksrv fork|clone PORT COUNT\n"
+         strcmp(mode, "pass") != 0 && strcmp(mode, "client") != 0)) {
+        fprintf(stderr, "usage: forksrv fork|clone|pass PORT COUNT\n"
                         "       forksrv client PORT COUNT [MARKER]\n");
         return 2;
     }
@@ -195,6 +291,9 @@ main(int argc, char **argv)
     if (strcmp(mode, "client") == 0) {
         return run_client(parse_port(argv[2]), count,
                           argc > 4 ? argv[4] : "no-marker");
+    }
+    if (strcmp(mode, "pass") == 0) {
+        return run_pass(parse_port(argv[2]), count);
     }
     return run_server(strcmp(mode, "clone") == 0, parse_port(argv[2]), count);
 }
