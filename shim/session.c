@@ -3,10 +3,16 @@
  *
  * BoringSSL reaches the socket through a BIO of our own that calls the real
  * recv()/send() with MSG_DONTWAIT (and MSG_NOSIGNAL), so no SSL call ever
- * blocks while holding the session lock.  When the SSL object wants the
- * socket, the lock is released and the calling thread waits in poll() with
- * the timeout the program's socket options ask for; another thread can
- * write in the meantime.
+ * blocks while holding the session lock.  The BIO reads ahead into a
+ * buffer, so that a record costs one recv() rather than two.
+ *
+ * When a read must wait for the peer, the reading thread calls the real
+ * recv() itself, without the session lock and with the program's own
+ * flags, and hands what arrives to the BIO: the program's O_NONBLOCK,
+ * SO_RCVTIMEO, signals and SA_RESTART then act exactly as without the
+ * shim, and another thread can write meanwhile.  A write that must wait,
+ * and a blocking handshake, wait in poll() instead, honouring SO_SNDTIMEO
+ * and the rule's handshake_timeout.
  */
 #include "tlsshim/session.h"
 
