@@ -33,9 +33,11 @@
 #include <time.h>
 #include <unistd.h>
 
-/* SESSION_INBUF_LEN is what one wait for the peer may receive: a full
- * TLS record with its header and the largest expansion. */
-#define SESSION_INBUF_LEN (16384 + 2048)
+/* SESSION_INBUF_LEN is how far the BIO reads ahead, and what one wait for
+ * the peer receives at most.  Small records (requests, replies, protocol
+ * lines) arrive whole with their header in one recv(); the body of a large
+ * one is then received straight into BoringSSL's buffer, not copied. */
+#define SESSION_INBUF_LEN 4096
 
 static BIO_METHOD *session_bio_method;
 
@@ -64,7 +66,7 @@ session_inbuf_release(struct session *s)
 
 /* session_bio_read hands BoringSSL ciphertext.  BoringSSL asks for a
  * record's 5-byte header, then for its body; reading ahead into |inbuf|
- * makes that one system call per record instead of two (or fewer, when
+ * makes a small record cost one system call instead of two (or fewer, when
  * records arrive together).  What |inbuf| holds counts as readable for
  * poll (session_poll_state). */
 static int
@@ -79,6 +81,24 @@ session_bio_read(BIO *bio, char *out, int len)
          * gets will be handed over when it returns. */
         bssl.BIO_set_retry_read(bio);
         return -1;
+    }
+    if (s->in_off == s->in_len && !s->tcp_eof && len >= SESSION_INBUF_LEN) {
+        ssize_t got;
+
+        /* The rest of a large record: no read-ahead, no copy. */
+        do {
+            got = libc.recv(s->io_fd, out, (size_t)len, MSG_DONTWAIT);
+        } while (got < 0 && errno == EINTR);
+        if (got < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                bssl.BIO_set_retry_read(bio);
+            } else {
+                s->io_errno = errno;
+            }
+            return -1;
+        }
+        s->tcp_eof = got == 0;
+        return (int)got;
     }
     if (s->in_off == s->in_len && !s->tcp_eof) {
         ssize_t got;
