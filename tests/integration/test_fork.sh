@@ -92,5 +92,9 @@ CONF
     wire_assert_absent "$secret" "$P"
     wire_assert_absent "reply " "$P"
     wire_assert_tls "$P"
-    log "$how: 6 connections, each served by its own child over TLS"
+    if [ "$how" = pass ]; then
+        log "$how: 6 connections passed to one worker and served over TLS"
+    else
+        log "$how: 6 connections, each served by its own child over TLS"
+    fi
 done
