@@ -1230,6 +1230,7 @@ print_rule(const struct policy_rule *rule, bool ctx_ok,
     } else {
         print_field("handshake_timeout", "%u ms", rule->handshake_timeout_ms);
     }
+    print_field("resumption", "%s", rule->resumption ? "on" : "off");
 }
 
 static int

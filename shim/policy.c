@@ -61,6 +61,7 @@ enum policy_key {
     KEY_CLIENT_AUTH,
     KEY_TLS_ROLE,
     KEY_HANDSHAKE_TIMEOUT,
+    KEY_RESUMPTION,
     KEY_COUNT,
 };
 
@@ -1175,6 +1176,23 @@ key_handshake_timeout(struct parser *p, int line, char *value)
     return true;
 }
 
+static bool
+key_resumption(struct parser *p, int line, char *value)
+{
+    char q[POLICY_QUOTE_MAX + 4];
+
+    if (strcmp(value, "on") == 0) {
+        p->rule->resumption = true;
+    } else if (strcmp(value, "off") == 0) {
+        p->rule->resumption = false;
+    } else {
+        parser_error(p, line, "resumption: expected on or off, got '%s'",
+                     quote(value, q));
+        return false;
+    }
+    return true;
+}
+
 static const struct policy_key_info policy_keys[KEY_COUNT] = {
     [KEY_MATCH] = { "match", key_match, false },
     [KEY_CONNECT_PORT] = { "connect_port", key_connect_port, false },
@@ -1192,6 +1210,7 @@ static const struct policy_key_info policy_keys[KEY_COUNT] = {
     [KEY_TLS_ROLE] = { "tls_role", key_tls_role, false },
     [KEY_HANDSHAKE_TIMEOUT] = { "handshake_timeout", key_handshake_timeout,
                                 false },
+    [KEY_RESUMPTION] = { "resumption", key_resumption, false },
 };
 
 /*
@@ -1401,6 +1420,7 @@ section_begin(struct parser *p, int line, const char *s, size_t len)
     rule->min_version = POLICY_TLS1_2;
     rule->tls_client = kind == POLICY_CLIENT;
     rule->handshake_timeout_ms = POLICY_DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    rule->resumption = true;
     p->rule = rule;
     p->skipping = false;
 }

@@ -50,7 +50,8 @@ tlsctx_new_session(SSL *ssl, SSL_SESSION *session)
     return 1; /* the cache owns the reference now */
 }
 
-/* tlsctx_enable_resumption turns session resumption on: a TLS client keeps
+/* tlsctx_enable_resumption turns session resumption on (unless the rule
+ * says resumption = off): a TLS client keeps
  * sessions per destination; a TLS server issues tickets under keys made
  * here, at start-up, so that every process a forking server makes accepts
  * the tickets of the others. */
@@ -60,6 +61,11 @@ tlsctx_enable_resumption(SSL_CTX *ctx, const struct policy_rule *rule)
     uint8_t keys[48];
     int ok;
 
+    if (!rule->resumption) {
+        bssl.SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+        bssl.SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+        return 0;
+    }
     if (rule->tls_client) {
         bssl.SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
         bssl.SSL_CTX_sess_set_new_cb(ctx, tlsctx_new_session);

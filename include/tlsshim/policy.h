@@ -102,6 +102,7 @@ struct policy_rule {
     bool tls_client;               /* true if this end plays the TLS client:
                                     * the TCP role unless tls_role says so */
     unsigned handshake_timeout_ms; /* handshake_timeout, in milliseconds */
+    bool resumption; /* resumption: TLS sessions resumed (default true) */
 };
 
 /* A parsed policy file. */

@@ -175,6 +175,19 @@ Test(policy, applies_defaults_to_a_client_rule)
     cr_assert_null(r->alpn);
     cr_assert_eq(r->alpn_len, 0);
     cr_assert_eq(r->handshake_timeout_ms, POLICY_DEFAULT_HANDSHAKE_TIMEOUT_MS);
+    cr_assert(r->resumption, "sessions are resumed unless a rule says not");
+}
+
+Test(policy, parses_resumption_on_and_off)
+{
+    struct policy_rule *off =
+        parse_one("[client]\nmatch = *:1\nresumption = off\n");
+    struct policy_rule *on =
+        parse_one("[server]\nmatch = *:1\ncert = cert.pem\nkey = key.pem\n"
+                  "resumption = on\n");
+
+    cr_assert_not(off->resumption);
+    cr_assert(on->resumption);
 }
 
 Test(policy, applies_defaults_to_a_server_rule)
@@ -949,6 +962,8 @@ Test(policy, rejects_bad_values)
           "t.conf:3: min_version: expected 1.2 or 1.3, got 'TLSv1.2'" },
         { "[client]\nmatch = *:1\nalpn = h2,,http/1.1\n",
           "t.conf:3: alpn: empty protocol name in 'h2,,http/1.1'" },
+        { "[client]\nmatch = *:1\nresumption = no\n",
+          "t.conf:3: resumption: expected on or off, got 'no'" },
         { "[client]\nmatch = *:1\ntls_role = both\n",
           "t.conf:3: tls_role: expected client or server, got 'both'" },
         { "[client]\nmatch = *:1\nhandshake_timeout = 0\n",
