@@ -16,8 +16,9 @@
 #   stunnel  bench_client -> stunnel4 (client) -> stunnel4 (server) ->
 #            bench_server, verifying the chain and the host name
 # Workloads (--workloads): bulk ping rr1k rr16k churn churn_resumed conc1
-#   conc16 conc256 idle spawn (churn_resumed runs for direct only: the
-#   other setups do what they do by default in `churn`).
+#   conc16 conc256 idle spawn (churn makes full handshakes, the shim's
+#   client policy saying resumption = off; churn_resumed resumes, for the
+#   setups that can: direct, shim, shimcli).
 #
 # Before any figure, it checks that each setup works and that the shimmed
 # pair really speaks TLS: a plaintext client against the shimmed server
@@ -276,17 +277,23 @@ CONF
     wait_ready "$SPID" "$SPORT" "$name"
 }
 
-# client_policy NAME PORT writes the shim client's policy for PORT.
+# client_policy NAME PORT writes the shim client's policies for PORT, one
+# with session resumption on (NAME-resumption-on.conf, the default) and one
+# with it off (for full-handshake churn).
 client_policy()
 {
-    cat >"$W/$1.conf" <<CONF
+    local resumption
+    for resumption in on off; do
+        cat >"$W/$1-resumption-$resumption.conf" <<CONF
 # The bench client connects to 127.0.0.1 by address: name the server.
 [client bench]
 match       = 127.0.0.1:$2
 server_name = localhost
 ca_file     = $C/ca.pem
 min_version = 1.3
+resumption  = $resumption
 CONF
+    done
 }
 
 # setup_start SETUP starts the servers (and proxies) of SETUP and sets
@@ -309,13 +316,15 @@ setup_try()
     shim)
         start_server shim "$s-server" || return 1
         client_policy "$s-client" "$SPORT"
-        CLIENT=("$TLSSHIM" -p "$W/$s-client.conf" -- "$BIN/bench_client")
+        CLIENT=("$TLSSHIM" -p "$W/$s-client-resumption-on.conf" --
+            "$BIN/bench_client")
         PORT=$SPORT TLSPORT=$SPORT WATCH=$SPID
         ;;
     shimcli)
         start_server tls "$s-server" || return 1
         client_policy "$s-client" "$SPORT"
-        CLIENT=("$TLSSHIM" -p "$W/$s-client.conf" -- "$BIN/bench_client")
+        CLIENT=("$TLSSHIM" -p "$W/$s-client-resumption-on.conf" --
+            "$BIN/bench_client")
         PORT=$SPORT TLSPORT=$SPORT WATCH=$SPID
         ;;
     stunnel)
@@ -434,6 +443,15 @@ workload_args()
     esac
 }
 
+# resumes SETUP: whether SETUP can resume sessions (churn_resumed runs).
+resumes()
+{
+    case $1 in
+    direct | shim | shimcli) return 0 ;;
+    *) return 1 ;;
+    esac
+}
+
 IFS=, read -r -a setups <<<"$SETUPS"
 IFS=, read -r -a workloads <<<"$WORKLOADS"
 
@@ -517,7 +535,7 @@ total=0
 for w in "${workloads[@]}"; do
     [ "$w" = spawn ] && continue
     for s in "${setups[@]}"; do
-        if [ "$w" = churn_resumed ] && [ "$s" != direct ]; then continue; fi
+        if [ "$w" = churn_resumed ] && ! resumes "$s"; then continue; fi
         total=$((total + 1))
     done
 done
@@ -534,13 +552,17 @@ for r in $(seq 1 "$REPEATS"); do
             continue
         fi
         for s in "${setups[@]}"; do
-            if [ "$w" = churn_resumed ] && [ "$s" != direct ]; then
+            if [ "$w" = churn_resumed ] && ! resumes "$s"; then
                 continue
             fi
             n=$((n + 1))
             # Fresh servers for each run: no memory, sessions or threads
             # carried over from the run before.
             setup_start "$s"
+            if [ "$w" = churn ] && [ "${CLIENT[0]}" = "$TLSSHIM" ]; then
+                # Full handshakes: the shimmed client resumes by default.
+                CLIENT[2]=${CLIENT[2]/resumption-on/resumption-off}
+            fi
             # shellcheck disable=SC2046 # the arguments are words
             client_run "$s-$w-$r" $(workload_args "$w")
             stop_all
