@@ -405,6 +405,45 @@ session_fail(struct session *s, int fd, int err, const char *reason)
     return -err;
 }
 
+/* Handshake failures BoringSSL names by a reason code, in words.  The log
+ * line keeps the code after the words, for searching. */
+static const struct {
+    int reason;       /* SSL_R_* */
+    const char *text; /* what it means for the administrator */
+} session_reasons[] = {
+    { SSL_R_NO_SHARED_CIPHER, "no cipher suite in common" },
+    { SSL_R_NO_SHARED_GROUP, "no key-exchange group in common" },
+    { SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE,
+      "client sent no certificate (client_auth = required)" },
+    { SSL_R_TLSV1_ALERT_PROTOCOL_VERSION,
+      "the peer refused the TLS version: this end speaks TLS 1.2 and newer only" },
+    { SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE,
+      "the peer aborted the handshake: no parameters in common, or it wants a client certificate" },
+    { SSL_R_TLSV1_ALERT_CERTIFICATE_REQUIRED,
+      "the peer requires a client certificate: give the rule cert and key" },
+    { SSL_R_TLSV1_ALERT_UNKNOWN_CA,
+      "the peer does not trust this end's certificate (issued by a CA it does not know)" },
+    { SSL_R_SSLV3_ALERT_BAD_CERTIFICATE,
+      "the peer rejected this end's certificate" },
+    { SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN,
+      "the peer rejected this end's certificate" },
+    { SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED,
+      "the peer says this end's certificate has expired" },
+};
+
+/* session_reason_text returns the words for |reason|, or NULL. */
+static const char *
+session_reason_text(int reason)
+{
+    for (size_t i = 0; i < sizeof(session_reasons) / sizeof(*session_reasons);
+         i++) {
+        if (session_reasons[i].reason == reason) {
+            return session_reasons[i].text;
+        }
+    }
+    return NULL;
+}
+
 /* session_handshake_error explains a failed SSL_do_handshake in words and
  * picks the errno the program sees.  Lock held. */
 static int
@@ -474,13 +513,10 @@ session_handshake_error(struct session *s, int fd, int ssl_error)
             text, sizeof(text),
             "TLS handshake failed: no TLS version in common (this end accepts TLS %s and newer)",
             s->rule->min_version == POLICY_TLS1_3 ? "1.3" : "1.2");
-    } else if (reason == SSL_R_NO_SHARED_CIPHER) {
-        snprintf(text, sizeof(text),
-                 "TLS handshake failed: no cipher suite in common");
-    } else if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
-        snprintf(
-            text, sizeof(text),
-            "TLS handshake failed: client sent no certificate (client_auth = required)");
+    } else if (session_reason_text(reason) != NULL) {
+        snprintf(text, sizeof(text), "TLS handshake failed: %s (%s)",
+                 session_reason_text(reason),
+                 boring_last_error(detail, sizeof(detail), "?"));
     } else {
         snprintf(text, sizeof(text), "TLS handshake failed: %s",
                  boring_last_error(detail, sizeof(detail), "protocol error"));
