@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
@@ -666,6 +667,7 @@ SHIM_EXPORT int
 select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
        struct timeval *timeout)
 {
+    struct timespec start;
     struct timespec ts;
     int rc;
 
@@ -676,12 +678,29 @@ select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
     if (timeout != NULL) {
         ts.tv_sec = timeout->tv_sec;
         ts.tv_nsec = timeout->tv_usec * 1000L;
+        clock_gettime(CLOCK_MONOTONIC, &start);
     }
     rc = readiness_select(nfds, readfds, writefds, exceptfds,
                           timeout != NULL ? &ts : NULL, NULL);
-    /* Linux's select() leaves the time not slept in |timeout|; programs
-     * that loop on it rely on that less than on a prompt return, so it is
-     * left as the program set it. */
+
+    /* Linux's select() leaves the time not slept in |timeout|, and some
+     * programs loop on that; pselect() does not, so it is done here. */
+    if (timeout != NULL) {
+        struct timespec now;
+        long long left_us;
+        int saved_errno = errno;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        left_us = (long long)timeout->tv_sec * 1000000 + timeout->tv_usec -
+                  ((long long)(now.tv_sec - start.tv_sec) * 1000000 +
+                   (now.tv_nsec - start.tv_nsec) / 1000);
+        if (left_us < 0 || rc == 0) {
+            left_us = 0;
+        }
+        timeout->tv_sec = (time_t)(left_us / 1000000);
+        timeout->tv_usec = (suseconds_t)(left_us % 1000000);
+        errno = saved_errno;
+    }
     return rc;
 }
 
