@@ -51,6 +51,44 @@ readiness_now_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/* readiness_deadline returns when |timeout| (NULL: never) runs out, on the
+ * readiness_now_ms() clock, or -1 for never. */
+static long
+readiness_deadline(const struct timespec *timeout)
+{
+    if (timeout == NULL) {
+        return -1;
+    }
+    return readiness_now_ms() + timeout->tv_sec * 1000L +
+           (timeout->tv_nsec + 999999) / 1000000;
+}
+
+/* readiness_left_ms returns the milliseconds left until |end| (0 once it
+ * has passed, at most INT_MAX), or -1 when |end| is -1 (never). */
+static int
+readiness_left_ms(long end)
+{
+    long left;
+
+    if (end < 0) {
+        return -1;
+    }
+    left = end - readiness_now_ms();
+    if (left < 0) {
+        return 0;
+    }
+    return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* readiness_ms_ts writes |ms| (not negative) into |ts| and returns it. */
+static struct timespec *
+readiness_ms_ts(int ms, struct timespec *ts)
+{
+    ts->tv_sec = ms / 1000;
+    ts->tv_nsec = (long)(ms % 1000) * 1000000L;
+    return ts;
+}
+
 /* readiness_min_left keeps in |*cap| the smaller of itself and |left|
  * (-1: none). */
 static void
@@ -151,10 +189,7 @@ readiness_poll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
             return -1;
         }
     }
-    if (timeout != NULL) {
-        end = readiness_now_ms() + timeout->tv_sec * 1000L +
-              (timeout->tv_nsec + 999999) / 1000000;
-    }
+    end = readiness_deadline(timeout);
     for (;;) {
         bool any_ready = false;
         bool capped = false;
@@ -165,14 +200,7 @@ readiness_poll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
         if (again && end >= 0) {
             /* After a wake-up for a deadline: what is left of the
              * program's own timeout. */
-            long left = end - readiness_now_ms();
-
-            if (left < 0) {
-                left = 0;
-            }
-            ts.tv_sec = left / 1000;
-            ts.tv_nsec = (left % 1000) * 1000000L;
-            wait = &ts;
+            wait = readiness_ms_ts(readiness_left_ms(end), &ts);
         }
         again = true;
         for (nfds_t i = 0; i < nfds; i++) {
@@ -181,17 +209,10 @@ readiness_poll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
         if (any_ready) {
             wait = &zero;
         } else if (cap >= 0) {
-            long left = end < 0 ? -1 : end - readiness_now_ms();
-            int ms = readiness_cap_ms(
-                end < 0
-                    ? -1
-                    : (left > 0 ? (int)(left > INT_MAX ? INT_MAX : left) : 0),
-                cap, &capped);
+            int ms = readiness_cap_ms(readiness_left_ms(end), cap, &capped);
 
             if (capped) {
-                ts.tv_sec = ms / 1000;
-                ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-                wait = &ts;
+                wait = readiness_ms_ts(ms, &ts);
             }
         }
 
@@ -294,16 +315,10 @@ readiness_select_once(int nfds, fd_set *readfds, fd_set *writefds,
     }
 
     if (!any_ready && cap >= 0) {
-        long left = end < 0 ? -1 : end - readiness_now_ms();
-        int ms = readiness_cap_ms(
-            end < 0 ? -1
-                    : (int)(left > 0 ? (left > INT_MAX ? INT_MAX : left) : 0),
-            cap, &capped);
+        int ms = readiness_cap_ms(readiness_left_ms(end), cap, &capped);
 
         if (capped) {
-            ts.tv_sec = ms / 1000;
-            ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-            timeout = &ts;
+            timeout = readiness_ms_ts(ms, &ts);
         }
     }
     rc = libc.pselect(nfds, readfds, writefds, exceptfds,
@@ -360,10 +375,7 @@ readiness_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
     long end = -1;
     int rc;
 
-    if (timeout != NULL) {
-        end = readiness_now_ms() + timeout->tv_sec * 1000L +
-              (timeout->tv_nsec + 999999) / 1000000;
-    }
+    end = readiness_deadline(timeout);
     if (readfds != NULL) {
         saved[0] = *readfds;
     }
@@ -386,14 +398,7 @@ readiness_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
         }
         if (end >= 0) {
             /* What is left of the program's own timeout. */
-            long left = end - readiness_now_ms();
-
-            if (left < 0) {
-                left = 0;
-            }
-            rest.tv_sec = left / 1000;
-            rest.tv_nsec = (left % 1000) * 1000000L;
-            timeout = &rest;
+            timeout = readiness_ms_ts(readiness_left_ms(end), &rest);
         }
     }
     return rc;
@@ -647,7 +652,6 @@ readiness_epoll_wait(int epfd, struct epoll_event *events, int max,
     }
     for (;;) {
         long cap;
-        long left = end < 0 ? -1 : end - readiness_now_ms();
         bool capped = false;
         int wait;
         int got;
@@ -657,12 +661,7 @@ readiness_epoll_wait(int epfd, struct epoll_event *events, int max,
             max < READINESS_STACK_FDS ? max : READINESS_STACK_FDS, &cap);
         wait = n_ready > 0
                    ? 0
-                   : readiness_cap_ms(
-                         end < 0 ? -1
-                                 : (int)(left > 0
-                                             ? (left > INT_MAX ? INT_MAX : left)
-                                             : 0),
-                         cap, &capped);
+                   : readiness_cap_ms(readiness_left_ms(end), cap, &capped);
         got = libc.epoll_pwait(epfd, events, max, wait, sigmask);
 
         if (got <= 0 && n_ready == 0) {
