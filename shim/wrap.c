@@ -128,19 +128,37 @@ wrap_connect(int fd, const struct sockaddr *addr, socklen_t len)
     return rc;
 }
 
+/* wrap_addresses reads the local and peer addresses of |fd| and reports
+ * whether it is a TCP connection over IPv4 or IPv6, the only kind ever
+ * wrapped.  A peer getpeername() cannot name is left zeroed (AF_UNSPEC). */
+static bool
+wrap_addresses(int fd, struct sockaddr_storage *local, socklen_t *local_len,
+               struct sockaddr_storage *peer, socklen_t *peer_len)
+{
+    *local_len = sizeof(*local);
+    *peer_len = sizeof(*peer);
+    if (getsockname(fd, (struct sockaddr *)local, local_len) != 0 ||
+        (local->ss_family != AF_INET && local->ss_family != AF_INET6) ||
+        !wrap_is_tcp(fd)) {
+        return false;
+    }
+    if (getpeername(fd, (struct sockaddr *)peer, peer_len) != 0) {
+        memset(peer, 0, sizeof(*peer));
+    }
+    return true;
+}
+
 int
 wrap_accepted(int fd)
 {
     struct sockaddr_storage local;
     struct sockaddr_storage peer;
-    socklen_t local_len = sizeof(local);
-    socklen_t peer_len = sizeof(peer);
+    socklen_t local_len;
+    socklen_t peer_len;
     const struct policy_rule *rule;
     SSL_CTX *ctx;
 
-    if (getsockname(fd, (struct sockaddr *)&local, &local_len) != 0 ||
-        (local.ss_family != AF_INET && local.ss_family != AF_INET6) ||
-        !wrap_is_tcp(fd)) {
+    if (!wrap_addresses(fd, &local, &local_len, &peer, &peer_len)) {
         wrap_forget(fd);
         return 0;
     }
@@ -149,9 +167,6 @@ wrap_accepted(int fd)
     if (rule == NULL) {
         wrap_forget(fd);
         return 0;
-    }
-    if (getpeername(fd, (struct sockaddr *)&peer, &peer_len) != 0) {
-        memset(&peer, 0, sizeof(peer));
     }
     if (wrap_register(fd, rule, ctx, (struct sockaddr *)&peer,
                       (struct sockaddr *)&local, NULL, "accept") != 0) {
@@ -169,8 +184,8 @@ wrap_recognise(int fd)
 {
     struct sockaddr_storage local;
     struct sockaddr_storage peer;
-    socklen_t local_len = sizeof(local);
-    socklen_t peer_len = sizeof(peer);
+    socklen_t local_len;
+    socklen_t peer_len;
     const struct policy_rule *rule;
     struct session *known = fdtable_get(fd);
     char name[NAMES_NAME_MAX];
@@ -181,10 +196,8 @@ wrap_recognise(int fd)
         session_unref(known);
         return;
     }
-    if (getsockname(fd, (struct sockaddr *)&local, &local_len) != 0 ||
-        (local.ss_family != AF_INET && local.ss_family != AF_INET6) ||
-        getpeername(fd, (struct sockaddr *)&peer, &peer_len) != 0 ||
-        !wrap_is_tcp(fd)) {
+    if (!wrap_addresses(fd, &local, &local_len, &peer, &peer_len) ||
+        peer.ss_family == AF_UNSPEC) {
         return;
     }
 
