@@ -905,7 +905,8 @@ session_receive(struct session *s, int fd, int flags)
     unsigned char *buf;
 
     if (session_inbuf(s) != 0) {
-        return -ENOMEM;
+        s->io_errno = ENOMEM;
+        return session_stream_error(s, fd, SSL_ERROR_SYSCALL, true);
     }
     buf = s->inbuf;
     s->in_off = s->in_len = 0;
