@@ -69,6 +69,34 @@ fail()
     exit 1
 }
 
+# A test that checks many cases can collect what went wrong and report it
+# all at once: problem MSG... records one finding, soft LABEL CMD... runs an
+# assertion (a helper that calls fail) without ending the test and records
+# its FAIL line, and fail_on_problems ends the test if anything was found.
+_PROBLEMS=()
+
+problem()
+{
+    _PROBLEMS+=("$*")
+}
+
+soft()
+{
+    local label=$1
+    shift
+    if ! ("$@") 2>"$T/soft.err"; then
+        _PROBLEMS+=("$label: $(grep FAIL "$T/soft.err" | head -n 1)")
+    fi
+}
+
+fail_on_problems()
+{
+    if [ "${#_PROBLEMS[@]}" -ne 0 ]; then
+        printf '  - %s\n' "${_PROBLEMS[@]}" >&2
+        fail "${#_PROBLEMS[@]} problem(s), listed above"
+    fi
+}
+
 # skip MSG... ends the test as skipped (ctest SKIP_RETURN_CODE 77).  Only for
 # what cannot be checked on this machine, never for a failure.
 skip()
