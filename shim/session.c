@@ -3,8 +3,10 @@
  *
  * BoringSSL reaches the socket through a BIO of our own that calls the real
  * recv()/send() with MSG_DONTWAIT (and MSG_NOSIGNAL), so no SSL call ever
- * blocks while holding the session lock.  The BIO reads ahead into a
- * buffer, so that a record costs one recv() rather than two.
+ * blocks while holding the session lock.  For small records the BIO reads
+ * ahead into a buffer, so that a record costs one recv() rather than two;
+ * large ones go straight into BoringSSL's buffer, each recv() also taking
+ * the next record's header when it is there.
  *
  * When a read must wait for the peer, the reading thread calls the real
  * recv() itself, without the session lock and with the program's own
@@ -30,16 +32,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 /* SESSION_INBUF_LEN is how far the BIO reads ahead, and what one wait for
  * the peer receives at most.  Small records (requests, replies, protocol
- * lines) arrive whole with their header in one recv(); the body of a large
- * one is then received straight into BoringSSL's buffer, not copied. */
+ * lines) arrive whole with their header in one recv().  Large ones (bulk
+ * transfers) are received as BoringSSL asks for them, header and then body
+ * straight into its buffer, so that their bytes are never copied on the
+ * way: the read-ahead would copy the first SESSION_INBUF_LEN bytes of
+ * every record for no saving of system calls. */
 #define SESSION_INBUF_LEN 4096
 
+_Static_assert(sizeof(((struct session *)0)->head) == SSL3_RT_HEADER_LENGTH,
+               "session.head holds exactly one record header");
+
 static BIO_METHOD *session_bio_method;
+
+/* session_clear_errors empties this thread's BoringSSL error queue, which
+ * SSL_get_error() reads, before an SSL call.  Clearing an empty queue
+ * still walks all its slots, so the reads and writes look first. */
+static inline void
+session_clear_errors(void)
+{
+    if (bssl.ERR_peek_last_error() != 0) {
+        bssl.ERR_clear_error();
+    }
+}
 
 /* --- the BIO over the real socket calls --- */
 
@@ -53,82 +73,128 @@ session_inbuf(struct session *s)
     return s->inbuf != NULL ? 0 : -ENOMEM;
 }
 
-/* session_inbuf_release frees |inbuf| when it holds nothing. */
+/* session_inbuf_release frees |inbuf| unless it holds ciphertext not yet
+ * handed over, so that idle connections stay small. */
 static void
 session_inbuf_release(struct session *s)
 {
-    if (s->in_off == s->in_len) {
-        free(s->inbuf);
-        s->inbuf = NULL;
+    if (s->in == s->inbuf) {
+        if (s->in_off < s->in_len) {
+            return;
+        }
+        s->in = NULL;
         s->in_off = s->in_len = 0;
     }
+    free(s->inbuf);
+    s->inbuf = NULL;
+}
+
+/* session_note_header looks at a record header received on its own and
+ * decides whether the records that follow are large (|exact|). */
+static void
+session_note_header(struct session *s, const unsigned char *header)
+{
+    size_t body = (size_t)header[3] << 8 | header[4];
+
+    s->exact = body >= SESSION_INBUF_LEN;
+}
+
+/* session_bio_recv receives at most |len| bytes into |out| without
+ * waiting and, when |head| is not NULL, the next record's header after
+ * them into |head| in the same system call.  Returns the count (0 at the
+ * end of the stream) or -1 with the BIO's retry flag or |io_errno| set. */
+static ssize_t
+session_bio_recv(BIO *bio, struct session *s, void *out, size_t len,
+                 unsigned char *head)
+{
+    struct iovec iov[2] = { { out, len }, { head, SSL3_RT_HEADER_LENGTH } };
+    struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+    ssize_t got;
+
+    do {
+        got = head == NULL ? libc.recv(s->io_fd, out, len, MSG_DONTWAIT)
+                           : libc.recvmsg(s->io_fd, &msg, MSG_DONTWAIT);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            bssl.BIO_set_retry_read(bio);
+        } else {
+            s->io_errno = errno;
+        }
+        return -1;
+    }
+    s->tcp_eof = got == 0;
+    s->drained = (size_t)got < len + (head != NULL ? SSL3_RT_HEADER_LENGTH : 0);
+    return got;
 }
 
 /* session_bio_read hands BoringSSL ciphertext.  BoringSSL asks for a
- * record's 5-byte header, then for its body; reading ahead into |inbuf|
- * makes a small record cost one system call instead of two (or fewer, when
- * records arrive together).  What |inbuf| holds counts as readable for
- * poll (session_poll_state). */
+ * record's 5-byte header, then for its body.  For small records, reading
+ * ahead into |inbuf| makes a record cost one system call instead of two
+ * (or fewer, when records arrive together); large ones are received
+ * exactly as asked (see SESSION_INBUF_LEN).  What |in| holds counts as
+ * readable for poll (session_poll_state). */
 static int
 session_bio_read(BIO *bio, char *out, int len)
 {
     struct session *s = bssl.BIO_get_data(bio);
     size_t n;
+    ssize_t got;
 
     bssl.BIO_clear_retry_flags(bio);
     if (s->receiving) {
-        /* A reader waits in recv() into |inbuf| without the lock; what it
+        /* A reader waits in recv() into |in| without the lock; what it
          * gets will be handed over when it returns. */
         bssl.BIO_set_retry_read(bio);
         return -1;
     }
     if (s->in_off == s->in_len && !s->tcp_eof && len >= SESSION_INBUF_LEN) {
-        ssize_t got;
-
-        /* The rest of a large record: no read-ahead, no copy. */
-        do {
-            got = libc.recv(s->io_fd, out, (size_t)len, MSG_DONTWAIT);
-        } while (got < 0 && errno == EINTR);
-        if (got < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                bssl.BIO_set_retry_read(bio);
-            } else {
-                s->io_errno = errno;
-            }
-            return -1;
+        /* The body of a large record, and the header of the next one when
+         * it is already there, which saves the next call. */
+        if (s->inbuf != NULL) {
+            session_inbuf_release(s);
         }
-        s->tcp_eof = got == 0;
+        got = session_bio_recv(bio, s, out, (size_t)len, s->head);
+        s->exact = true;
+        if (got > len) {
+            s->in = s->head;
+            s->in_off = 0;
+            s->in_len = (size_t)(got - len);
+            if (s->in_len == SSL3_RT_HEADER_LENGTH) {
+                session_note_header(s, s->head);
+            }
+            return len;
+        }
+        return (int)got;
+    }
+    if (s->in_off == s->in_len && !s->tcp_eof && s->exact) {
+        got = session_bio_recv(bio, s, out, (size_t)len, NULL);
+        if (len == SSL3_RT_HEADER_LENGTH && got == len) {
+            session_note_header(s, (const unsigned char *)out);
+        }
         return (int)got;
     }
     if (s->in_off == s->in_len && !s->tcp_eof) {
-        ssize_t got;
-
         if (session_inbuf(s) != 0) {
             s->io_errno = ENOMEM;
             return -1;
         }
-        do {
-            got =
-                libc.recv(s->io_fd, s->inbuf, SESSION_INBUF_LEN, MSG_DONTWAIT);
-        } while (got < 0 && errno == EINTR);
+        got = session_bio_recv(bio, s, s->inbuf, SESSION_INBUF_LEN, NULL);
         if (got < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                /* Idle: give the buffer back, as BoringSSL does with its
-                 * own, so that idle connections stay small. */
-                session_inbuf_release(s);
-                bssl.BIO_set_retry_read(bio);
-            } else {
-                s->io_errno = errno;
-            }
+            /* Idle: give the buffer back, as BoringSSL does with its own. */
+            session_inbuf_release(s);
             return -1;
         }
+        s->in = s->inbuf;
         s->in_off = 0;
         s->in_len = (size_t)got;
-        s->tcp_eof = got == 0;
     }
     n = s->in_len - s->in_off;
+    if (n == 0) {
+        return 0; /* the end of the stream */
+    }
     n = n < (size_t)len ? n : (size_t)len;
-    memcpy(out, s->inbuf + s->in_off, n);
+    memcpy(out, s->in + s->in_off, n);
     s->in_off += n;
     return (int)n;
 }
@@ -899,27 +965,40 @@ session_stream_error(struct session *s, int fd, int ssl_error, bool reading)
 static int
 session_receive(struct session *s, int fd, int flags)
 {
+    unsigned char *buf;
+    size_t want;
     ssize_t n;
     int err;
 
-    unsigned char *buf;
-
-    if (session_inbuf(s) != 0) {
+    if (s->exact) {
+        /* A large record follows: take its header only, and let the BIO
+         * receive the body into BoringSSL's buffer. */
+        buf = s->head;
+        want = sizeof s->head;
+        session_inbuf_release(s);
+    } else if (session_inbuf(s) == 0) {
+        buf = s->inbuf;
+        want = SESSION_INBUF_LEN;
+    } else {
         s->io_errno = ENOMEM;
         return session_stream_error(s, fd, SSL_ERROR_SYSCALL, true);
     }
-    buf = s->inbuf;
+    s->in = buf;
     s->in_off = s->in_len = 0;
     s->receiving = true;
     pthread_mutex_unlock(&s->lock);
-    n = libc.recv(fd, buf, SESSION_INBUF_LEN, flags & MSG_DONTWAIT);
+    n = libc.recv(fd, buf, want, flags & MSG_DONTWAIT);
     err = errno;
     pthread_mutex_lock(&s->lock);
     s->receiving = false;
 
     if (n > 0) {
         s->in_len = (size_t)n;
+        s->drained = (size_t)n < want;
         s->expect_wait = true;
+        if (buf == s->head && (size_t)n == sizeof s->head) {
+            session_note_header(s, s->head);
+        }
         return 0;
     }
     s->expect_wait = false;
@@ -979,7 +1058,7 @@ session_read(struct session *s, int fd, void *buf, size_t len, int flags)
 
         s->io_fd = fd;
         s->io_errno = 0;
-        bssl.ERR_clear_error();
+        session_clear_errors();
         n = (flags & MSG_PEEK) ? bssl.SSL_peek(s->ssl, (char *)buf + got, want)
                                : bssl.SSL_read(s->ssl, (char *)buf + got, want);
         if (n > 0) {
@@ -992,7 +1071,14 @@ session_read(struct session *s, int fd, void *buf, size_t len, int flags)
              * nothing more can be read now, as it does on a plain socket.
              * Edge-triggered event loops (nginx) take a short read as
              * "drained" and wait for the next edge, which never comes for
-             * a record already sitting in the socket. */
+             * a record already sitting in the socket.  When the last
+             * recv() found the socket empty and nothing is buffered, the
+             * next one would only say EAGAIN: whatever arrives since
+             * makes a new edge. */
+            if (s->drained && s->in_off == s->in_len &&
+                !(flags & MSG_WAITALL)) {
+                break;
+            }
             continue;
         }
 
@@ -1052,7 +1138,7 @@ session_write(struct session *s, int fd, const void *buf, size_t len, int flags)
         }
         s->io_fd = fd;
         s->io_errno = 0;
-        bssl.ERR_clear_error();
+        session_clear_errors();
         n = bssl.SSL_write(s->ssl, (const char *)buf + sent, chunk);
         if (n > 0) {
             sent += (size_t)n;

@@ -69,12 +69,20 @@ struct session {
     short want;                /* handshake waits for POLLIN or POLLOUT */
     bool io_waited;            /* a read or write of the program found the
                                 * handshake unfinished (EAGAIN) */
-    unsigned char *inbuf;      /* ciphertext a waiting reader received,
-                                * which the BIO hands to BoringSSL */
-    size_t in_off;             /* first byte of |inbuf| not yet handed */
-    size_t in_len;             /* bytes received into |inbuf| */
-    bool receiving;            /* a reader is in recv() into |inbuf| */
+    unsigned char *inbuf;      /* read-ahead buffer, allocated while the
+                                * connection is busy with small records */
+    unsigned char head[5];     /* a record header received on its own
+                                * (SSL3_RT_HEADER_LENGTH bytes) */
+    unsigned char *in;         /* |inbuf| or |head|: ciphertext received
+                                * and not yet handed to BoringSSL */
+    size_t in_off;             /* first byte of |in| not yet handed */
+    size_t in_len;             /* bytes received into |in| */
+    bool exact;                /* records are large: receive exactly what
+                                * BoringSSL asks for, without read-ahead */
+    bool receiving;            /* a reader is in recv() into |in| */
     bool tcp_eof;              /* a waiting reader's recv() saw the end */
+    bool drained;              /* the last recv() got less than it asked
+                                * for: the socket was empty then */
     bool expect_wait;          /* the last read had to wait for the peer:
                                 * wait before trying the next one */
     bool sent_close_notify;    /* our close_notify is out */
