@@ -84,10 +84,10 @@ read_full(struct tr_conn *c, void *buf, size_t n)
 }
 
 double now_sec(void);
-/* proc_cpu_sec: utime + stime of process pid from /proc (all its threads,
- * including those that have exited); -1 if unreadable. */
+/* proc_cpu_sec: CPU seconds process |pid| has used (all its threads),
+ * from its CPU clock, or -1. */
 double proc_cpu_sec(pid_t pid);
-/* self_cpu_sec: this process, from getrusage. */
+/* self_cpu_sec: the same for this process. */
 double self_cpu_sec(void);
 /* proc_rss_kib: VmRSS of pid (0 for this process); -1 if unreadable. */
 long proc_rss_kib(pid_t pid);

@@ -4,8 +4,8 @@
 # plaintext, direct BoringSSL, tlsshim and stunnel, interleaved, repeated,
 # summarised as medians and paired ratios.
 #
-#   tests/bench/run.sh [--quick] [--repeats N] [--out DIR]
-#                      [--setups LIST] [--workloads LIST]
+#   tests/bench/run.sh [--quick] [--repeats N] [--bulk-rounds N]
+#                      [--out DIR] [--setups LIST] [--workloads LIST]
 #
 # Setups (--setups, comma-separated; default all):
 #   plain    bench_client -> bench_server, plaintext: the floor
@@ -16,9 +16,21 @@
 #   stunnel  bench_client -> stunnel4 (client) -> stunnel4 (server) ->
 #            bench_server, verifying the chain and the host name
 # Workloads (--workloads): bulk ping rr1k rr16k churn churn_resumed conc1
-#   conc16 conc256 idle spawn (churn makes full handshakes, the shim's
+#   conc16 conc256 idle spawn instr (churn makes full handshakes, the shim's
 #   client policy saying resumption = off; churn_resumed resumes, for the
-#   setups that can: direct, shim, shimcli).
+#   setups that can: direct, shim, shimcli; instr counts instructions, see
+#   below, and is left out of --quick).
+#
+# Each repeat runs every workload once per setup, setups interleaved,
+# except bulk, which runs --bulk-rounds times (default 5) per repeat: its
+# CPU figures move most from run to run on a shared machine, and its
+# ratios are paired run by run, so it gets more pairs.
+#
+# instr runs the bulk transfer of direct and shim under valgrind's
+# callgrind, at two sizes, and reports the user-space instructions per GiB
+# that the server and the client add for each further GiB: a count that
+# does not depend on what else the machine is doing (system calls and the
+# kernel's copies are not in it).
 #
 # Before any figure, it checks that each setup works and that the shimmed
 # pair really speaks TLS: a plaintext client against the shimmed server
@@ -49,7 +61,8 @@ QUICK=0
 REPEATS=""
 OUT=""
 SETUPS="plain,direct,shim,shimcli,stunnel"
-WORKLOADS="bulk,ping,rr1k,rr16k,churn,churn_resumed,conc1,conc16,conc256,idle,spawn"
+WORKLOADS=""
+BULK_ROUNDS=""
 
 usage()
 {
@@ -61,6 +74,7 @@ while [ "$#" -gt 0 ]; do
     case $1 in
     --quick) QUICK=1 ;;
     --repeats) REPEATS=${2:?}; shift ;;
+    --bulk-rounds) BULK_ROUNDS=${2:?}; shift ;;
     --out) OUT=${2:?}; shift ;;
     --setups) SETUPS=${2:?}; shift ;;
     --workloads) WORKLOADS=${2:?}; shift ;;
@@ -72,14 +86,18 @@ done
 
 # Sizes.  --quick is the CI smoke run: seconds, tiny sizes, one repeat.
 if [ "$QUICK" = 1 ]; then
-    REPEATS=${REPEATS:-1}
+    REPEATS=${REPEATS:-1} BULK_ROUNDS=${BULK_ROUNDS:-1}
+    WORKLOADS=${WORKLOADS:-bulk,ping,rr1k,rr16k,churn,churn_resumed,conc1,conc16,conc256,idle,spawn}
     BULK=8m PING=200 RR1K=200 RR16K=100 CHURN=20 CONC_SECS=0.3 IDLE=20
     SPAWN=20 RUN_TIMEOUT=30
 else
-    REPEATS=${REPEATS:-3}
+    REPEATS=${REPEATS:-3} BULK_ROUNDS=${BULK_ROUNDS:-5}
+    WORKLOADS=${WORKLOADS:-bulk,ping,rr1k,rr16k,churn,churn_resumed,conc1,conc16,conc256,idle,spawn,instr}
     BULK=1g PING=20000 RR1K=10000 RR16K=5000 CHURN=1000 CONC_SECS=3
     IDLE=1000 SPAWN=300 RUN_TIMEOUT=180
 fi
+# instr: the two bulk sizes whose difference is counted.
+INSTR_SMALL=8388608 INSTR_LARGE=75497472
 
 # ---------------------------------------------------------------- set-up
 
@@ -248,6 +266,20 @@ wait_ready()
 
 # ---------------------------------------------------------------- setups
 
+# server_policy NAME PORT writes the shimmed server's policy for PORT to
+# NAME.conf.
+server_policy()
+{
+    cat >"$W/$1.conf" <<CONF
+# The bench server accepts TLS on its port.
+[server bench]
+match       = 127.0.0.1:$2
+cert        = $C/server.pem
+key         = $C/server.key
+min_version = 1.3
+CONF
+}
+
 # start_server KIND NAME: a bench server of KIND plain|tls|shim on a free
 # port.  Sets SPORT and SPID.
 start_server()
@@ -261,14 +293,7 @@ start_server()
             --cert "$C/server.pem" --key "$C/server.key"
         ;;
     shim)
-        cat >"$W/$name.conf" <<CONF
-# The bench server accepts TLS on its port.
-[server bench]
-match       = 127.0.0.1:$SPORT
-cert        = $C/server.pem
-key         = $C/server.key
-min_version = 1.3
-CONF
+        server_policy "$name" "$SPORT"
         start "$name" "$TLSSHIM" -p "$W/$name.conf" -- \
             "$BIN/bench_server" --port "$SPORT"
         ;;
@@ -530,16 +555,25 @@ cert  = $C/server.pem
 key   = $C/server.key
 CONF
 
+# rounds W: how many runs per setup workload W makes in one repeat.
+rounds()
+{
+    case $1 in
+    bulk) echo "$BULK_ROUNDS" ;;
+    spawn | instr) echo 0 ;;
+    *) echo 1 ;;
+    esac
+}
+
 total=0
 for w in "${workloads[@]}"; do
-    [ "$w" = spawn ] && continue
     for s in "${setups[@]}"; do
         if [ "$w" = churn_resumed ] && ! resumes "$s"; then continue; fi
-        total=$((total + 1))
+        total=$((total + $(rounds "$w")))
     done
 done
 total=$((total * REPEATS))
-log "$total runs: $REPEATS repeats of each workload, setups interleaved"
+log "$total runs: $REPEATS repeats of each workload ($BULK_ROUNDS rounds of bulk), setups interleaved"
 
 n=0
 for r in $(seq 1 "$REPEATS"); do
@@ -550,30 +584,95 @@ for r in $(seq 1 "$REPEATS"); do
             done
             continue
         fi
-        for s in "${setups[@]}"; do
-            if [ "$w" = churn_resumed ] && ! resumes "$s"; then
-                continue
-            fi
-            n=$((n + 1))
-            # Fresh servers for each run: no memory, sessions or threads
-            # carried over from the run before.
-            setup_start "$s"
-            if [ "$w" = churn ] && [ "${CLIENT[0]}" = "$TLSSHIM" ]; then
-                # Full handshakes: the shimmed client resumes by default.
-                CLIENT[2]=${CLIENT[2]/resumption-on/resumption-off}
-            fi
-            # shellcheck disable=SC2046 # the arguments are words
-            client_run "$s-$w-$r" $(workload_args "$w")
-            stop_all
-            record "$s" "$w" "$r" "$W/$s-$w-$r.out"
-            if [ -t 2 ]; then
-                printf '\rbench: run %d/%d (repeat %d, %s, %s)      ' \
-                    "$n" "$total" "$r" "$w" "$s" >&2
-            fi
+        for k in $(seq 1 "$(rounds "$w")"); do
+            # Runs of one round are paired: bulk's rounds count as repeats
+            # of their own (r.k) for the ratios.
+            rep=$r
+            [ "$(rounds "$w")" -gt 1 ] && rep=$r.$k
+            for s in "${setups[@]}"; do
+                if [ "$w" = churn_resumed ] && ! resumes "$s"; then
+                    continue
+                fi
+                n=$((n + 1))
+                # Fresh servers for each run: no memory, sessions or threads
+                # carried over from the run before.
+                setup_start "$s"
+                if [ "$w" = churn ] && [ "${CLIENT[0]}" = "$TLSSHIM" ]; then
+                    # Full handshakes: the shimmed client resumes by default.
+                    CLIENT[2]=${CLIENT[2]/resumption-on/resumption-off}
+                fi
+                # shellcheck disable=SC2046 # the arguments are words
+                client_run "$s-$w-$rep" $(workload_args "$w")
+                stop_all
+                record "$s" "$w" "$rep" "$W/$s-$w-$rep.out"
+                if [ -t 2 ]; then
+                    printf '\rbench: run %d/%d (repeat %s, %s, %s)      ' \
+                        "$n" "$total" "$rep" "$w" "$s" >&2
+                fi
+            done
         done
     done
     log "repeat $r of $REPEATS done ($n of $total runs)"
 done
+
+# ---------------------------------------------------------------- instructions
+
+# instr_run SETUP BYTES: the bulk transfer of SETUP (direct or shim) under
+# callgrind, server and client; records their instruction totals.  The
+# shim's processes get the library preloaded by hand, as the launcher
+# would, so that no launcher is counted.
+instr_run()
+{
+    local s=$1 bytes=$2 port label=instr-$1-$2 vg srv cli side total
+    vg=(valgrind --tool=callgrind --trace-children=yes)
+    port=$(free_port)
+    case $s in
+    direct)
+        srv=("$BIN/bench_tls_server" --port "$port" --cert "$C/server.pem"
+            --key "$C/server.key")
+        cli=("$BIN/bench_tls_client" --ca "$C/ca.pem" --name localhost)
+        ;;
+    shim)
+        server_policy "$label-server" "$port"
+        client_policy "$label-client" "$port"
+        srv=(env "LD_PRELOAD=$TLSSHIM_LIB" "TLSSHIM_POLICY=$W/$label-server.conf"
+            "$BIN/bench_server" --port "$port")
+        cli=(env "LD_PRELOAD=$TLSSHIM_LIB"
+            "TLSSHIM_POLICY=$W/$label-client-resumption-on.conf"
+            "$BIN/bench_client")
+        ;;
+    esac
+    start "$label-server" "${vg[@]}" \
+        --callgrind-out-file="$W/$label-server.cg" "${srv[@]}"
+    wait_ready "$STARTED" "$port" "$label-server" ||
+        die "$label: the server under valgrind did not start"
+    timeout -k 5 "$RUN_TIMEOUT" "${vg[@]}" \
+        --callgrind-out-file="$W/$label-client.cg" "${cli[@]}" \
+        --port "$port" bulk --bytes "$bytes" </dev/null \
+        >"$W/$label-client.out" 2>"$W/$label-client.err" ||
+        { tail -n 20 "$W/$label-client.err" >&2; die "$label: client failed"; }
+    stop_all # callgrind writes the server's counts as it ends
+    for side in server client; do
+        total=$(awk '$1 == "totals:" { print $2 }' "$W/$label-$side.cg")
+        [ -n "$total" ] || die "$label: no callgrind totals for the $side"
+        printf '%s,instr,1,%s_%s,%s\n' "$s" "$side" "$bytes" "$total" >>"$CSV"
+    done
+}
+
+case ",$WORKLOADS," in
+*,instr,*)
+    command -v valgrind >/dev/null ||
+        die "instr: valgrind missing (tests/deps/bench.txt)"
+    for s in direct shim; do
+        case ",$SETUPS," in *",$s,"*) ;; *) continue ;; esac
+        log "instr: $s under callgrind ($INSTR_SMALL and $INSTR_LARGE bytes)"
+        instr_run "$s" "$INSTR_SMALL"
+        instr_run "$s" "$INSTR_LARGE"
+    done
+    printf 'any,instr,1,bytes_small,%s\nany,instr,1,bytes_large,%s\n' \
+        "$INSTR_SMALL" "$INSTR_LARGE" >>"$CSV"
+    ;;
+esac
 
 "$PY" "$BENCH_DIR/summarize.py" "$CSV" "$OUT" "$(nproc) cores; $(uname -r); quick=$QUICK; repeats=$REPEATS"
 log "results in $OUT"

@@ -59,11 +59,45 @@ def med(data, s, w, m):
     return median(data.get((s, w, m), {}).values())
 
 
+def paired_ratios(data, a, b, w, m):
+    """a/b for each repeat that has both."""
+    va, vb = data.get((a, w, m), {}), data.get((b, w, m), {})
+    return [va[r] / vb[r] for r in va if r in vb and vb[r]]
+
+
 def paired(data, a, b, w, m):
     """Median over repeats of a/b."""
-    va, vb = data.get((a, w, m), {}), data.get((b, w, m), {})
-    ratios = [va[r] / vb[r] for r in va if r in vb and vb[r]]
-    return median(ratios)
+    return median(paired_ratios(data, a, b, w, m))
+
+
+def spread(data, a, b, w, m):
+    """'n pairs, middle half X-Y' for the ratios a/b, or None."""
+    ratios = sorted(paired_ratios(data, a, b, w, m))
+    if len(ratios) < 4:
+        return None
+    q = statistics.quantiles(ratios, n=4)
+    return "%d pairs, middle half %.2fx-%.2fx" % (len(ratios), q[0], q[2])
+
+
+def instructions(data):
+    """Per GiB of bulk, server and client: callgrind's count between the
+    two sizes of the instr workload.  {setup: (server, client)} or {}."""
+    small = med(data, "any", "instr", "bytes_small")
+    large = med(data, "any", "instr", "bytes_large")
+    out = {}
+    if not small or not large or large <= small:
+        return out
+    for s in ("direct", "shim"):
+        per = []
+        for side in ("server", "client"):
+            a = med(data, s, "instr", "%s_%d" % (side, small))
+            b = med(data, s, "instr", "%s_%d" % (side, large))
+            if a is None or b is None:
+                break
+            per.append((b - a) / (large - small) * 2 ** 30)
+        if len(per) == 2:
+            out[s] = tuple(per)
+    return out
 
 
 def fmt(v, ratio=False):
@@ -118,8 +152,32 @@ def main():
         row += [tgt, met]
         table.append(row)
 
-    # Churn: which handshakes were resumed (server side, TLS servers only).
     extra = []
+    # How far bulk's paired ratios spread: the machine is shared.
+    for label, m in (("MB/s", "mb_per_s"), ("CPU s/GiB", "cpu_s_per_gib")):
+        sp = spread(data, "shim", "direct", "bulk", m)
+        if sp is not None:
+            extra.append("bulk %s shim/direct: %s" % (label, sp))
+            summary["ratios"]["bulk"][m]["spread"] = sp
+
+    # Instructions per GiB: a count, not a time.
+    ins = instructions(data)
+    if ins:
+        extra.append("user-space instructions per GiB of bulk (callgrind; "
+                     "no kernel work counted):")
+        for s, (srv, cli) in ins.items():
+            extra.append("  %-7s server %.3f G, client %.3f G, both %.3f G"
+                         % (s, srv / 1e9, cli / 1e9, (srv + cli) / 1e9))
+        summary["instructions_per_gib"] = {
+            s: {"server": v[0], "client": v[1]} for s, v in ins.items()}
+        if "direct" in ins and "shim" in ins:
+            r = sum(ins["shim"]) / sum(ins["direct"])
+            extra.append("  shim/direct: %.3fx (server %.3fx, client %.3fx)"
+                         % (r, ins["shim"][0] / ins["direct"][0],
+                            ins["shim"][1] / ins["direct"][1]))
+            summary["ratios"]["instr"] = {"shim/direct": r}
+
+    # Churn: which handshakes were resumed (server side, TLS servers only).
     for s in setups:
         for w in ("churn", "churn_resumed"):
             hs = med(data, s, w, "server_handshakes")
