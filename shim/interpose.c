@@ -509,19 +509,25 @@ interpose_write_iov(struct session *s, int fd, const struct iovec *iov,
         return session_write(s, fd, gather, total, flags);
     }
 
+    /* Larger: a piece at a time, each but the last with MSG_MORE so that
+     * TCP sends full segments across the pieces. */
     for (int i = 0; i < iovcnt; i++) {
         ssize_t n;
 
         if (iov[i].iov_len == 0) {
             continue;
         }
-        n = session_write(s, fd, iov[i].iov_base, iov[i].iov_len, flags);
-        if (n < 0) {
-            return sent > 0 ? sent : n;
+        total -= iov[i].iov_len;
+        n = session_write(s, fd, iov[i].iov_base, iov[i].iov_len,
+                          flags | (total > 0 ? MSG_MORE : 0));
+        if (n > 0) {
+            sent += n;
         }
-        sent += n;
-        if ((size_t)n < iov[i].iov_len) {
-            break;
+        if (n < 0 || (size_t)n < iov[i].iov_len) {
+            if (total > 0 && !(flags & MSG_MORE)) {
+                session_push(s, fd); /* stopped early: send what waits */
+            }
+            return sent > 0 ? sent : n;
         }
     }
     return sent;
@@ -579,7 +585,9 @@ interpose_sendfile(struct session *s, int out_fd, int in_fd, off_t *offset,
             rc = got < 0 ? -errno : 0;
             break;
         }
-        n = session_write(s, out_fd, buf, (size_t)got, 0);
+        /* MSG_MORE while more of the file follows: full TCP segments. */
+        n = session_write(s, out_fd, buf, (size_t)got,
+                          done + (size_t)got < count ? MSG_MORE : 0);
         if (n < 0) {
             rc = n;
             break;
@@ -588,6 +596,9 @@ interpose_sendfile(struct session *s, int out_fd, int in_fd, off_t *offset,
         if (n < got) {
             break;
         }
+    }
+    if (done < count) {
+        session_push(s, out_fd); /* the file ended early, or a short send */
     }
     if (offset != NULL) {
         *offset = start + (off_t)done;

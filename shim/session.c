@@ -26,6 +26,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,6 +46,9 @@
  * way: the read-ahead would copy the first SESSION_INBUF_LEN bytes of
  * every record for no saving of system calls. */
 #define SESSION_INBUF_LEN 4096
+
+/* The most plaintext one TLS record carries. */
+#define SESSION_RECORD_MAX 16384
 
 _Static_assert(sizeof(((struct session *)0)->head) == SSL3_RT_HEADER_LENGTH,
                "session.head holds exactly one record header");
@@ -207,8 +212,13 @@ session_bio_write(BIO *bio, const char *in, int len)
 
     bssl.BIO_clear_retry_flags(bio);
     do {
-        n = libc.send(s->io_fd, in, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        n = libc.send(s->io_fd, in, (size_t)len,
+                      MSG_DONTWAIT | MSG_NOSIGNAL |
+                          (s->more_follows ? MSG_MORE : 0));
     } while (n < 0 && errno == EINTR);
+    if (n >= 0) {
+        s->corked = s->more_follows;
+    }
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             bssl.BIO_set_retry_write(bio);
@@ -1107,6 +1117,22 @@ session_read(struct session *s, int fd, void *buf, size_t len, int flags)
     return got > 0 ? (ssize_t)got : rc;
 }
 
+/* session_uncork sends what TCP holds back after records sent with
+ * MSG_MORE.  Holds |lock|. */
+static void
+session_uncork(struct session *s, int fd)
+{
+    int cork = 0;
+    socklen_t len = sizeof(cork);
+
+    s->corked = false;
+    /* Clearing TCP_CORK sends what waits.  A program that corks the
+     * socket itself keeps its cork, and sends when it clears it. */
+    if (getsockopt(fd, IPPROTO_TCP, TCP_CORK, &cork, &len) == 0 && cork == 0) {
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &cork, sizeof(cork));
+    }
+}
+
 ssize_t
 session_write(struct session *s, int fd, const void *buf, size_t len, int flags)
 {
@@ -1139,7 +1165,12 @@ session_write(struct session *s, int fd, const void *buf, size_t len, int flags)
         s->io_fd = fd;
         s->io_errno = 0;
         session_clear_errors();
+        /* One record per call (SSL_MODE_ENABLE_PARTIAL_WRITE): tell TCP
+         * when another follows, so that it fills its segments instead of
+         * sending, and waking the peer for, each record on its own. */
+        s->more_follows = (flags & MSG_MORE) || len - sent > SESSION_RECORD_MAX;
         n = bssl.SSL_write(s->ssl, (const char *)buf + sent, chunk);
+        s->more_follows = false;
         if (n > 0) {
             sent += (size_t)n;
             continue;
@@ -1156,6 +1187,10 @@ session_write(struct session *s, int fd, const void *buf, size_t len, int flags)
             break;
         }
     }
+    if (s->corked && !(flags & MSG_MORE)) {
+        /* Stopped before the last record: what TCP holds must go. */
+        session_uncork(s, fd);
+    }
     pthread_mutex_unlock(&s->lock);
 
     if (sent > 0) {
@@ -1165,6 +1200,16 @@ session_write(struct session *s, int fd, const void *buf, size_t len, int flags)
         raise(SIGPIPE);
     }
     return rc;
+}
+
+void
+session_push(struct session *s, int fd)
+{
+    pthread_mutex_lock(&s->lock);
+    if (s->corked) {
+        session_uncork(s, fd);
+    }
+    pthread_mutex_unlock(&s->lock);
 }
 
 int

@@ -85,6 +85,9 @@ struct session {
                                 * for: the socket was empty then */
     bool expect_wait;          /* the last read had to wait for the peer:
                                 * wait before trying the next one */
+    bool more_follows;         /* the record being written is not the
+                                * last of the program's write: MSG_MORE */
+    bool corked;               /* the last record went with MSG_MORE */
     bool sent_close_notify;    /* our close_notify is out */
     bool peer_closed;          /* the peer's close_notify arrived */
     unsigned reads; /* read calls so far (for edge-triggered epoll) */
@@ -126,11 +129,18 @@ ssize_t session_read(struct session *s, int fd, void *buf, size_t len,
  * running the handshake first if needed.  A blocking socket sends
  * everything unless interrupted; a non-blocking one (or MSG_DONTWAIT) may
  * send part and returns -EAGAIN if it can send nothing.  |flags| may hold
- * MSG_DONTWAIT and MSG_NOSIGNAL; without MSG_NOSIGNAL a write on a closed
- * connection raises SIGPIPE, as the kernel would.  Returns the count sent or
- * a negative errno. */
+ * MSG_DONTWAIT, MSG_NOSIGNAL and MSG_MORE; without MSG_NOSIGNAL a write on
+ * a closed connection raises SIGPIPE, as the kernel would.  With MSG_MORE
+ * (more data follows at once) the last record waits in TCP for what comes
+ * next, as a plain socket's data would.  Returns the count sent or a
+ * negative errno. */
 ssize_t session_write(struct session *s, int fd, const void *buf, size_t len,
                       int flags);
+
+/* session_push sends what TCP holds back after a write with MSG_MORE when
+ * nothing follows after all (a caller that stopped early), unless the
+ * program corks the socket itself (TCP_CORK). */
+void session_push(struct session *s, int fd);
 
 /* session_handshake drives the handshake through |fd|.  A blocking caller
  * (|nonblock| false) waits until it completes or the rule's timeout runs

@@ -434,6 +434,17 @@ certs()
     cp "$TLSSHIM_CERTS"/*.pem "$TLSSHIM_CERTS"/*.key "$CERTS/"
 }
 
+# client_conf NAME PORT writes $T/client.conf: one client rule NAME for
+# 127.0.0.1:PORT that verifies against the test CA (certs first).
+client_conf()
+{
+    cat >"$T/client.conf" <<CONF
+[client $1]
+match   = 127.0.0.1:$2
+ca_file = $CERTS/ca.pem
+CONF
+}
+
 # need_shim fails unless the launcher and the library were built.
 need_shim()
 {

@@ -19,11 +19,7 @@ need_shim
 certs
 
 P=$(free_port)
-cat >"$T/client.conf" <<CONF
-[client records]
-match   = 127.0.0.1:$P
-ca_file = $CERTS/ca.pem
-CONF
+client_conf records "$P"
 
 wire_start "$P"
 bg peer "$PY" "$TESTS_DIR/helpers/records_peer.py" "$P" \
