@@ -47,9 +47,7 @@ ca_file = $CERTS/ca.pem
 CONF
 
 say "Policies"
-sed 's/^/    /' "$T/server.conf"
-echo
-sed 's/^/    /' "$T/client.conf"
+demo_files "$T/server.conf" "$T/client.conf"
 
 say "Recording the wire: tcpdump -i lo port $P"
 wire_start "$P"
@@ -87,9 +85,8 @@ say "What crossed the wire"
 read -r packets bytes < <(wire_stats "$P")
 echo "    $packets TCP packets, $bytes bytes of payload on port $P"
 echo "    first bytes of each direction of each connection:"
-wire_first "$P" | demo_first_bytes
+demo_wire_tls "$P"
 echo "    (0x16 0x03 ...: a TLS handshake record, so TLS from the first byte)"
-wire_assert_tls "$P"
 raw=$(grep -a -c -F -e "$page_text" "$WIRE_FILE" || true)
 echo "    the page text found in the recording: $raw times"
 wire_assert_absent "$page_text" "$P"

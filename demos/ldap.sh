@@ -55,10 +55,7 @@ ldap_policy ldap-client.conf "$T/client.conf" \
     ca_file="$CERTS/ca.pem"
 
 say "Policies (policy/ldap-server.conf and policy/ldap-client.conf, comments left out)"
-echo "    server.conf:"
-grep -v -E '^[[:space:]]*(#|$)' "$T/server.conf" | indent '| '
-echo "    client.conf:"
-grep -v -E '^[[:space:]]*(#|$)' "$T/client.conf" | indent '| '
+demo_settings "$T/server.conf" "$T/client.conf"
 
 say "Recording the wire: tcpdump -i lo port $PS or $P1 or $P2"
 wire_start "$PS" "$P1" "$P2"
@@ -109,23 +106,12 @@ wire_stop
 
 # ------------------------------------------------------------------ wire
 say "What crossed the wire"
-for p in "$PS" "$P1" "$P2"; do
-    read -r packets bytes < <(wire_stats "$p")
-    echo "    port $p: $packets TCP packets, $bytes bytes of payload"
-done
+demo_wire_stats "$PS" "$P1" "$P2"
 echo "    (port $P1, the one ldapsearch was told, saw nothing: connect_port)"
 echo "    first bytes of each direction of each connection:"
-for p in "$PS" "$P2"; do
-    wire_first "$p" | demo_first_bytes
-done
+demo_wire_tls "$PS" "$P2"
 echo "    (0x16 0x03 ...: a TLS handshake record, so TLS from the first byte)"
-for p in "$PS" "$P2"; do
-    wire_assert_tls "$p"
-done
-for needle in "$plain_secret" "$tls_secret" "$plain_pw" "$tls_pw" \
-    "uid=alice" "Alice Example"; do
-    wire_assert_absent "$needle"
-    printf '    %-44s found in the recording: 0 times\n' "'$needle'"
-done
+demo_wire_absent "$plain_secret" "$tls_secret" "$plain_pw" "$tls_pw" \
+    "uid=alice" "Alice Example"
 
 say "OK: slapd and ldapsearch spoke plain LDAP or their own LDAPS; the wire carried only TLS"

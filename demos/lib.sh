@@ -63,3 +63,69 @@ demo_first_bytes()
             "$dst" "$h1" "$h2" "$h3" "$h4" "$h5" "$len"
     done
 }
+
+# demo_files FILE... prints each FILE indented, with a blank line between
+# two files.
+demo_files()
+{
+    local file sep=''
+
+    for file in "$@"; do
+        printf '%s' "$sep"
+        indent <"$file"
+        sep=$'\n'
+    done
+}
+
+# demo_settings FILE... prints, for each FILE, its name and then its lines
+# that are neither comments nor blank: the settings of a sample policy
+# without its explanations.
+demo_settings()
+{
+    local file
+
+    for file in "$@"; do
+        echo "    ${file##*/}:"
+        grep -v -E '^[[:space:]]*(#|$)' "$file" | indent '| '
+    done
+}
+
+# demo_wire_stats PORT... prints, one line a port, how many TCP packets and
+# bytes of payload the recording holds on each PORT.
+demo_wire_stats()
+{
+    local port packets bytes
+
+    for port in "$@"; do
+        read -r packets bytes < <(wire_stats "$port")
+        echo "    port $port: $packets TCP packets, $bytes bytes of payload"
+    done
+}
+
+# demo_wire_tls PORT... prints the first bytes of each direction of each
+# connection on each PORT as a table (demo_first_bytes), then fails unless
+# every one of those streams starts with a TLS record (wire_assert_tls).
+demo_wire_tls()
+{
+    local port
+
+    for port in "$@"; do
+        wire_first "$port" | demo_first_bytes
+    done
+    for port in "$@"; do
+        wire_assert_tls "$port"
+    done
+}
+
+# demo_wire_absent NEEDLE... fails if any NEEDLE crossed the wire in the
+# clear on any recorded port (wire_assert_absent), and prints a line for
+# each one that did not (the first 42 characters of a long one).
+demo_wire_absent()
+{
+    local needle
+
+    for needle in "$@"; do
+        wire_assert_absent "$needle"
+        printf '    %-44s found in the recording: 0 times\n' "'${needle:0:42}'"
+    done
+}

@@ -49,9 +49,7 @@ say "nginx.conf (plaintext: listen 127.0.0.1:$P, no ssl anywhere)"
 grep -E 'listen|sendfile|worker_processes|use epoll' "$T/nginx/nginx.conf" |
     sed 's/^ */    /'
 say "Policies"
-sed 's/^/    /' "$T/nginx.policy"
-echo
-sed 's/^/    /' "$T/client.conf"
+demo_files "$T/nginx.policy" "$T/client.conf"
 
 say "Recording the wire: tcpdump -i lo port $P"
 wire_start "$P"
@@ -75,9 +73,8 @@ wire_stop
 say "What crossed the wire"
 read -r packets bytes < <(wire_stats "$P")
 echo "    $packets TCP packets, $bytes bytes of payload on port $P"
-wire_first "$P" | demo_first_bytes
+demo_wire_tls "$P"
 echo "    (0x16 0x03 ...: a TLS handshake record, so TLS from the first byte)"
-wire_assert_tls "$P"
 wire_assert_absent "$page_text" "$P"
 wire_assert_absent "GET /index.html" "$P"
 echo "    the page text and the request lines found in the recording: 0 times"

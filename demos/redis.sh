@@ -47,9 +47,7 @@ ca_file     = $CERTS/ca.pem
 CONF
 
 say "Policies"
-sed 's/^/    /' "$T/server.conf"
-echo
-sed 's/^/    /' "$T/client.conf"
+demo_files "$T/server.conf" "$T/client.conf"
 
 say "Recording the wire: tcpdump -i lo port $P"
 wire_start "$P"

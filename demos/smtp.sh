@@ -50,10 +50,7 @@ smtp_policy smtp-client.conf "$T/client.conf" \
     server_name=localhost ca_file="$CERTS/ca.pem"
 
 say "Policies (policy/smtp-server.conf and policy/smtp-client.conf, comments left out)"
-echo "    server.conf:"
-grep -v -E '^[[:space:]]*(#|$)' "$T/server.conf" | indent '| '
-echo "    client.conf:"
-grep -v -E '^[[:space:]]*(#|$)' "$T/client.conf" | indent '| '
+demo_settings "$T/server.conf" "$T/client.conf"
 
 say "Recording the wire: tcpdump -i lo port $PS or $P1 or $P2"
 wire_start "$PS" "$P1" "$P2"
@@ -115,24 +112,13 @@ wire_stop
 
 # ------------------------------------------------------------------ wire
 say "What crossed the wire"
-for p in "$PS" "$P1" "$P2"; do
-    read -r packets bytes < <(wire_stats "$p")
-    echo "    port $p: $packets TCP packets, $bytes bytes of payload"
-done
+demo_wire_stats "$PS" "$P1" "$P2"
 echo "    (port $P1, the one the clients were told, saw nothing: connect_port)"
 echo "    first bytes of each direction of each connection:"
-for p in "$PS" "$P2"; do
-    wire_first "$p" | demo_first_bytes
-done
+demo_wire_tls "$PS" "$P2"
 echo "    (0x16 0x03 ...: a TLS handshake record; even the server's greeting"
 echo "     \"220 ...\", which SMTP servers send first, is inside TLS)"
-for p in "$PS" "$P2"; do
-    wire_assert_tls "$p"
-done
-for needle in "$secret1" "$secret2" "$secret3" "bob@example.com" \
-    "220 localhost Python SMTP" "MAIL FROM:<alice@example.com>"; do
-    wire_assert_absent "$needle"
-    printf '    %-44s found in the recording: 0 times\n' "'${needle:0:40}'"
-done
+demo_wire_absent "$secret1" "$secret2" "$secret3" "bob@example.com" \
+    "220 localhost Python SMTP" "MAIL FROM:<alice@example.com>"
 
 say "OK: every program spoke plain SMTP or its own SMTPS; the wire carried only TLS"
