@@ -29,6 +29,7 @@ tests=(
 "paths around the shim|test_hardening_bypass.sh|every libc way of sending bytes (tests/hardening/bypass_probe.c) tried on a wrapped connection to a recording peer"
 "glibc audit|test_glibc_audit.sh|every glibc export that can move socket bytes must be interposed or reviewed (tests/hardening/reviewed-symbols.txt)"
 "faults|test_hardening_faults.sh|EMFILE at accept/handshake (24 descriptors, 30 clients), peer reset mid-stream, client killed mid-transfer, server killed mid-transfer, shimmed curl killed mid-download"
+"out of memory|test_hardening_nomem.sh|the shim's read buffer refused (tests/hardening/nomem.c) from the start and after the handshake: ECONNRESET for the program, one log line, the program goes on, no plaintext on the wire"
 "load|test_hardening_load.sh|1,000 concurrent TLS connections to a shimmed poll() server, 3 rounds of 1-4 KB echoes on all of them; memory per connection"
 "secrets in logs|test_hardening_secrets.sh|debug log of full sessions (client and server role, TLS 1.3 and 1.2) searched for every secret from the peers' key logs and the private keys"
 "memcheck|test_valgrind.sh|shimmed server (20 clients, reset, plaintext) and shimmed curl (good + wrong name) under Valgrind memcheck, no suppressions"
