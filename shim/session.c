@@ -55,17 +55,6 @@ _Static_assert(sizeof(((struct session *)0)->head) == SSL3_RT_HEADER_LENGTH,
 
 static BIO_METHOD *session_bio_method;
 
-/* session_clear_errors empties this thread's BoringSSL error queue, which
- * SSL_get_error() reads, before an SSL call.  Clearing an empty queue
- * still walks all its slots, so the reads and writes look first. */
-static inline void
-session_clear_errors(void)
-{
-    if (bssl.ERR_peek_last_error() != 0) {
-        bssl.ERR_clear_error();
-    }
-}
-
 /* --- the BIO over the real socket calls --- */
 
 /* session_inbuf makes sure |inbuf| exists.  Returns 0 or -ENOMEM. */
@@ -802,7 +791,6 @@ session_handshake_step(struct session *s, int fd)
 
     s->io_fd = fd;
     s->io_errno = 0;
-    bssl.ERR_clear_error();
     rc = bssl.SSL_do_handshake(s->ssl);
     if (rc == 1) {
         s->want = 0;
@@ -1068,7 +1056,8 @@ session_read(struct session *s, int fd, void *buf, size_t len, int flags)
 
         s->io_fd = fd;
         s->io_errno = 0;
-        session_clear_errors();
+        /* SSL_read, SSL_peek, SSL_write and SSL_do_handshake empty the
+         * thread's error queue themselves before they start. */
         n = (flags & MSG_PEEK) ? bssl.SSL_peek(s->ssl, (char *)buf + got, want)
                                : bssl.SSL_read(s->ssl, (char *)buf + got, want);
         if (n > 0) {
@@ -1164,7 +1153,6 @@ session_write(struct session *s, int fd, const void *buf, size_t len, int flags)
         }
         s->io_fd = fd;
         s->io_errno = 0;
-        session_clear_errors();
         /* One record per call (SSL_MODE_ENABLE_PARTIAL_WRITE): tell TCP
          * when another follows, so that it fills its segments instead of
          * sending, and waking the peer for, each record on its own. */
