@@ -934,31 +934,6 @@ print_match(const struct policy_rule *rule)
     putchar('\n');
 }
 
-/* base64 writes the standard base64 form of |in|, as pin_sha256 takes it. */
-static void
-base64(const unsigned char *in, size_t in_len, char *out, size_t out_len)
-{
-    static const char digits[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-
-    for (size_t i = 0; i < in_len && o + 5 <= out_len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-
-        if (i + 1 < in_len) {
-            v |= (uint32_t)in[i + 1] << 8;
-        }
-        if (i + 2 < in_len) {
-            v |= in[i + 2];
-        }
-        out[o++] = digits[(v >> 18) & 63];
-        out[o++] = digits[(v >> 12) & 63];
-        out[o++] = i + 1 < in_len ? digits[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < in_len ? digits[v & 63] : '=';
-    }
-    out[o] = '\0';
-}
-
 /* alpn_text writes the ALPN wire-format list as "h2, http/1.1". */
 static void
 alpn_text(const unsigned char *alpn, size_t alpn_len, char *out, size_t out_len)
@@ -1113,7 +1088,7 @@ static void
 print_tls_client(const struct policy_rule *rule, bool ctx_ok,
                  struct check_report *report)
 {
-    char pin[64];
+    char pin[POLICY_PIN_TEXT_LEN];
 
     if (rule->verify == POLICY_VERIFY_NONE && rule->pins_len > 0) {
         print_field("verify",
@@ -1154,8 +1129,7 @@ print_tls_client(const struct policy_rule *rule, bool ctx_ok,
         print_field("ca_path", "%s", rule->ca_path);
     }
     for (size_t i = 0; i < rule->pins_len; i++) {
-        base64(rule->pins[i].sha256, sizeof(rule->pins[i].sha256), pin,
-               sizeof(pin));
+        policy_pin_text(rule->pins[i].sha256, pin);
         print_field("pin_sha256", "%s", pin);
     }
     if (rule->cert != NULL) {

@@ -962,6 +962,27 @@ key_client_ca(struct parser *p, int line, char *value)
                     &p->rule->client_ca_line, false);
 }
 
+static const char base64_digits[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void
+policy_pin_text(const unsigned char sha256[32], char out[POLICY_PIN_TEXT_LEN])
+{
+    size_t o = 0;
+
+    /* 32 bytes: ten groups of three, then two bytes and one '='. */
+    for (size_t i = 0; i < 32; i += 3) {
+        unsigned v = (unsigned)sha256[i] << 16 | (unsigned)sha256[i + 1] << 8;
+
+        v |= i + 2 < 32 ? sha256[i + 2] : 0;
+        out[o++] = base64_digits[(v >> 18) & 63];
+        out[o++] = base64_digits[(v >> 12) & 63];
+        out[o++] = base64_digits[(v >> 6) & 63];
+        out[o++] = i + 2 < 32 ? base64_digits[v & 63] : '=';
+    }
+    out[o] = '\0';
+}
+
 /* base64_value returns the value of one base64 digit, or -1. */
 static int
 base64_value(char c)

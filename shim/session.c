@@ -590,26 +590,6 @@ session_handshake_error(struct session *s, int fd, int ssl_error)
     return session_fail(s, fd, EPROTO, text);
 }
 
-static void
-session_base64(const unsigned char *in, size_t len, char *out)
-{
-    static const char abc[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned v = (unsigned)in[i] << 16;
-
-        v |= i + 1 < len ? (unsigned)in[i + 1] << 8 : 0;
-        v |= i + 2 < len ? in[i + 2] : 0;
-        out[o++] = abc[(v >> 18) & 63];
-        out[o++] = abc[(v >> 12) & 63];
-        out[o++] = i + 1 < len ? abc[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < len ? abc[v & 63] : '=';
-    }
-    out[o] = '\0';
-}
-
 /* session_check_pins returns 0 if the rule has no pins or any certificate
  * the server sent has a pinned public key.  Lock held. */
 static int
@@ -617,7 +597,7 @@ session_check_pins(struct session *s, int fd)
 {
     STACK_OF(X509) * chain;
     unsigned char leaf_hash[SHA256_DIGEST_LENGTH] = { 0 };
-    char leaf_text[64];
+    char leaf_text[POLICY_PIN_TEXT_LEN];
     char text[256];
 
     if (s->rule->pins_len == 0) {
@@ -645,7 +625,7 @@ session_check_pins(struct session *s, int fd)
             }
         }
     }
-    session_base64(leaf_hash, sizeof(leaf_hash), leaf_text);
+    policy_pin_text(leaf_hash, leaf_text);
     snprintf(
         text, sizeof(text),
         "certificate pin mismatch: no pin_sha256 matches (the server's key is %s)",

@@ -67,6 +67,9 @@ struct policy_pin {
     unsigned char sha256[32];
 };
 
+/* The pin_sha256 spelling of a pin: 44 base64 characters and a NUL. */
+#define POLICY_PIN_TEXT_LEN 45
+
 /* One rule.  Every string is owned by the rule and freed by policy_free.
  * The *_line fields give the line of the key, for error messages about the
  * file it names; they are 0 when the key was not given. */
@@ -143,5 +146,10 @@ const struct policy_rule *policy_match(const struct policy *policy,
 
 /* policy_kind_name returns "client" or "server". */
 const char *policy_kind_name(enum policy_kind kind);
+
+/* policy_pin_text writes |sha256| as pin_sha256 takes it (standard base64,
+ * ending in '='), for messages that tell the administrator a pin. */
+void policy_pin_text(const unsigned char sha256[32],
+                     char out[POLICY_PIN_TEXT_LEN]);
 
 #endif /* TLSSHIM_POLICY_H */

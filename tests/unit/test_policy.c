@@ -350,6 +350,30 @@ Test(policy, lets_a_server_rule_play_the_tls_client)
     cr_assert_eq(r->pins_len, 1);
 }
 
+Test(policy, spells_a_pin_as_pin_sha256_takes_it)
+{
+    static const char *const pins[] = {
+        "pMKAPAgcl1wdUPeybUi+y6ryX+mqFxUopgd/IByI4WQ=",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        "//////////////////////////////////////////8=",
+    };
+    char text[POLICY_PIN_TEXT_LEN];
+
+    for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
+        char line[128];
+        struct policy_rule *r;
+
+        snprintf(line, sizeof(line), "[client]\nmatch = *:1\npin_sha256 = %s\n",
+                 pins[i]);
+        r = parse_one(line);
+        cr_assert_eq(r->pins_len, 1);
+        policy_pin_text(r->pins[0].sha256, text);
+        cr_assert_str_eq(text, pins[i]);
+        policy_free(pol);
+        pol = NULL;
+    }
+}
+
 Test(policy, accepts_an_address_as_server_name)
 {
     struct policy_rule *r =
