@@ -55,14 +55,39 @@ int tr_init(const struct tr_config *cfg);
 struct tr_conn *tr_open(int fd);
 /* tr_read reads at most n bytes: count, 0 at end of stream, -1 on error. */
 ssize_t tr_read(struct tr_conn *c, void *buf, size_t n);
-/* tr_write writes all n bytes: 0 or -1. */
-int tr_write(struct tr_conn *c, const void *buf, size_t n);
+/* tr_write_some writes at most n bytes: the count written, or -1 on
+ * error. */
+ssize_t tr_write_some(struct tr_conn *c, const void *buf, size_t n);
 /* tr_close ends the connection (close_notify for TLS) and frees it. */
 void tr_close(struct tr_conn *c);
 /* tr_resumed: 1 if the handshake resumed a session. */
 int tr_resumed(const struct tr_conn *c);
 /* tr_stats: handshakes completed and resumed in this process (server). */
 void tr_stats(uint64_t *handshakes, uint64_t *resumed);
+
+/* --- the same for both transports: transport.c --- */
+
+/* The values getopt_long returns for the transport's command-line options
+ * (beyond any character): the server takes --cert F, --key F and --info,
+ * the client --ca F, --name N, --resume and --info. */
+enum {
+    TR_OPT_CERT = 0x100,
+    TR_OPT_KEY,
+    TR_OPT_CA,
+    TR_OPT_NAME,
+    TR_OPT_RESUME,
+    TR_OPT_INFO,
+};
+
+/* tr_option applies option o (a TR_OPT_ value) with its argument arg to
+ * cfg: 1, or 0 if o is not a transport option. */
+int tr_option(struct tr_config *cfg, int o, const char *arg);
+/* tr_start checks that the TLS transport has its files (exits if not),
+ * ignores SIGPIPE, raises the descriptor limit and calls tr_init: 0 or -1
+ * (message printed). */
+int tr_start(const struct tr_config *cfg);
+/* tr_write writes all n bytes: 0 or -1. */
+int tr_write(struct tr_conn *c, const void *buf, size_t n);
 
 /* --- helpers: bench_util.c --- */
 
@@ -83,6 +108,7 @@ read_full(struct tr_conn *c, void *buf, size_t n)
     return 0;
 }
 
+/* now_sec: monotonic time in seconds. */
 double now_sec(void);
 /* proc_cpu_sec: CPU seconds process |pid| has used (all its threads),
  * from its CPU clock, or -1. */
@@ -95,6 +121,9 @@ long proc_rss_kib(pid_t pid);
 uint64_t parse_size(const char *s);
 /* raise_nofile lifts the soft descriptor limit to the hard one. */
 void raise_nofile(void);
+/* cmp_double orders doubles, for qsort. */
+int cmp_double(const void *a, const void *b);
+/* die prints "bench: " and the message to stderr and exits 1. */
 void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 #endif

@@ -33,7 +33,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,14 +177,6 @@ watched_rss(void)
         sum += k;
     }
     return sum;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
 }
 
 /* quantile of sorted v[0..n): the smallest value with at least q of the
@@ -515,10 +506,10 @@ main(int argc, char **argv)
         { "conns", required_argument, NULL, 'N' },
         { "max-seconds", required_argument, NULL, 'm' },
         { "watch", required_argument, NULL, 'w' },
-        { "ca", required_argument, NULL, 'a' },
-        { "name", required_argument, NULL, 'H' },
-        { "resume", no_argument, NULL, 'r' },
-        { "info", no_argument, NULL, 'i' },
+        { "ca", required_argument, NULL, TR_OPT_CA },
+        { "name", required_argument, NULL, TR_OPT_NAME },
+        { "resume", no_argument, NULL, TR_OPT_RESUME },
+        { "info", no_argument, NULL, TR_OPT_INFO },
         { NULL, 0, NULL, 0 },
     };
     struct tr_config cfg = { .server = 0, .name = "localhost" };
@@ -568,20 +559,10 @@ main(int argc, char **argv)
             }
             break;
         }
-        case 'a':
-            cfg.ca = optarg;
-            break;
-        case 'H':
-            cfg.name = optarg;
-            break;
-        case 'r':
-            cfg.resume = 1;
-            break;
-        case 'i':
-            cfg.info = 1;
-            break;
         default:
-            usage();
+            if (!tr_option(&cfg, o, optarg)) {
+                usage();
+            }
         }
     }
     if (opt.port <= 0 || opt.port > 65535 || optind != argc - 1 ||
@@ -590,12 +571,7 @@ main(int argc, char **argv)
         usage();
     }
     workload = argv[optind];
-    if (strcmp(tr_name, "tls") == 0 && cfg.ca == NULL) {
-        die("the TLS client needs --ca");
-    }
-    signal(SIGPIPE, SIG_IGN);
-    raise_nofile();
-    if (tr_init(&cfg) != 0) {
+    if (tr_start(&cfg) != 0) {
         return 1;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);

@@ -16,7 +16,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,9 +110,9 @@ main(int argc, char **argv)
     static const struct option longopts[] = {
         { "port", required_argument, NULL, 'p' },
         { "ready", required_argument, NULL, 'r' },
-        { "cert", required_argument, NULL, 'c' },
-        { "key", required_argument, NULL, 'k' },
-        { "info", no_argument, NULL, 'i' },
+        { "cert", required_argument, NULL, TR_OPT_CERT },
+        { "key", required_argument, NULL, TR_OPT_KEY },
+        { "info", no_argument, NULL, TR_OPT_INFO },
         { NULL, 0, NULL, 0 },
     };
     struct tr_config cfg = { .server = 1 };
@@ -130,28 +129,16 @@ main(int argc, char **argv)
         case 'r':
             ready = optarg;
             break;
-        case 'c':
-            cfg.cert = optarg;
-            break;
-        case 'k':
-            cfg.key = optarg;
-            break;
-        case 'i':
-            cfg.info = 1;
-            break;
         default:
-            usage();
+            if (!tr_option(&cfg, opt, optarg)) {
+                usage();
+            }
         }
     }
     if (port <= 0 || port > 65535 || optind != argc) {
         usage();
     }
-    if (strcmp(tr_name, "tls") == 0 && (cfg.cert == NULL || cfg.key == NULL)) {
-        die("the TLS server needs --cert and --key");
-    }
-    signal(SIGPIPE, SIG_IGN);
-    raise_nofile();
-    if (tr_init(&cfg) != 0) {
+    if (tr_start(&cfg) != 0) {
         return 1;
     }
 

@@ -18,14 +18,6 @@
 
 #define MAX_ENV 32
 
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 int
 main(int argc, char **argv)
 {

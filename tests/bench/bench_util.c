@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+/* die prints "bench: " and the message to stderr and exits 1. */
 void
 die(const char *fmt, ...)
 {
@@ -25,13 +26,28 @@ die(const char *fmt, ...)
     exit(1);
 }
 
-double
-now_sec(void)
+/* ts_sec converts a timespec to seconds. */
+static double
+ts_sec(const struct timespec *ts)
+{
+    return (double)ts->tv_sec + (double)ts->tv_nsec / 1e9;
+}
+
+/* clock_sec reads clock id, in seconds. */
+static double
+clock_sec(clockid_t id)
 {
     struct timespec ts;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    clock_gettime(id, &ts);
+    return ts_sec(&ts);
+}
+
+/* now_sec: monotonic time in seconds. */
+double
+now_sec(void)
+{
+    return clock_sec(CLOCK_MONOTONIC);
 }
 
 /* proc_cpu_sec: CPU seconds (user and system, all threads, living and
@@ -52,7 +68,7 @@ proc_cpu_sec(pid_t pid)
 
     if (clock_getcpuclockid(pid, &clock) == 0 &&
         clock_gettime(clock, &ts) == 0) {
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+        return ts_sec(&ts);
     }
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     f = fopen(path, "r");
@@ -77,15 +93,15 @@ proc_cpu_sec(pid_t pid)
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* self_cpu_sec: CPU seconds this process has used (all its threads). */
 double
 self_cpu_sec(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return clock_sec(CLOCK_PROCESS_CPUTIME_ID);
 }
 
+/* proc_rss_kib: VmRSS of pid (0 for this process) in KiB; -1 if
+ * unreadable. */
 long
 proc_rss_kib(pid_t pid)
 {
@@ -111,6 +127,8 @@ proc_rss_kib(pid_t pid)
     return kib;
 }
 
+/* parse_size accepts 123, 64k, 16K, 1m, 1g (binary units); exits on
+ * error. */
 uint64_t
 parse_size(const char *s)
 {
@@ -147,6 +165,7 @@ parse_size(const char *s)
     return v;
 }
 
+/* raise_nofile lifts the soft descriptor limit to the hard one. */
 void
 raise_nofile(void)
 {
@@ -156,4 +175,13 @@ raise_nofile(void)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+}
+
+/* cmp_double orders doubles, for qsort. */
+int
+cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
 }

@@ -46,23 +46,16 @@ tr_read(struct tr_conn *c, void *buf, size_t n)
     return r;
 }
 
-int
-tr_write(struct tr_conn *c, const void *buf, size_t n)
+/* tr_write_some is one write(), retried on EINTR. */
+ssize_t
+tr_write_some(struct tr_conn *c, const void *buf, size_t n)
 {
-    const char *p = buf;
+    ssize_t w;
 
-    while (n > 0) {
-        ssize_t w = write(c->fd, p, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
+    do {
+        w = write(c->fd, buf, n);
+    } while (w < 0 && errno == EINTR);
+    return w;
 }
 
 void

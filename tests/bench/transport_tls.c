@@ -174,22 +174,18 @@ tr_read(struct tr_conn *c, void *buf, size_t n)
     return -1;
 }
 
-int
-tr_write(struct tr_conn *c, const void *buf, size_t n)
+/* tr_write_some is one SSL_write of at most n bytes (and at most
+ * INT32_MAX). */
+ssize_t
+tr_write_some(struct tr_conn *c, const void *buf, size_t n)
 {
-    const char *p = buf;
+    int w = SSL_write(c->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n);
 
-    while (n > 0) {
-        int chunk = n > INT32_MAX ? INT32_MAX : (int)n;
-        int w = SSL_write(c->ssl, p, chunk);
-        if (w <= 0) {
-            ERR_clear_error();
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
+    if (w <= 0) {
+        ERR_clear_error();
+        return -1;
     }
-    return 0;
+    return w;
 }
 
 void

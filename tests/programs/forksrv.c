@@ -40,11 +40,8 @@ read_line(int fd, char *buf, size_t size)
     size_t len = 0;
 
     while (len + 1 < size) {
-        ssize_t n = read(fd, buf + len, 1);
+        ssize_t n = read_full(fd, buf + len, 1);
 
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
         if (n < 0) {
             return -1;
         }
@@ -152,26 +149,49 @@ run_server(int raw, uint16_t port, int count)
     return checks_exit();
 }
 
+/* A message of one byte with room for one descriptor (SCM_RIGHTS): what
+ * the parent sends the worker for each connection in the "pass" mode. */
+struct fd_msg {
+    char byte;
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov;
+    struct msghdr msg;
+};
+
+/* fd_msg_init points m->msg at m's byte and control buffer and returns
+ * it. */
+static struct msghdr *
+fd_msg_init(struct fd_msg *m, char byte)
+{
+    memset(m, 0, sizeof(*m));
+    m->byte = byte;
+    m->iov.iov_base = &m->byte;
+    m->iov.iov_len = 1;
+    m->msg.msg_iov = &m->iov;
+    m->msg.msg_iovlen = 1;
+    m->msg.msg_control = m->control.buf;
+    m->msg.msg_controllen = sizeof(m->control.buf);
+    return &m->msg;
+}
+
 /* pass_worker receives |count| connections over |unix_fd| and serves each
  * in turn.  Returns the process exit status. */
 static int
 pass_worker(int unix_fd, int count)
 {
     for (int i = 0; i < count; i++) {
-        char byte;
-        char control[CMSG_SPACE(sizeof(int))];
-        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-        struct msghdr msg = { .msg_iov = &iov,
-                              .msg_iovlen = 1,
-                              .msg_control = control,
-                              .msg_controllen = sizeof(control) };
+        struct fd_msg m;
+        struct msghdr *msg = fd_msg_init(&m, 0);
         struct cmsghdr *c;
         int fd;
 
-        if (recvmsg(unix_fd, &msg, 0) != 1) {
+        if (recvmsg(unix_fd, msg, 0) != 1) {
             return 1;
         }
-        c = CMSG_FIRSTHDR(&msg);
+        c = CMSG_FIRSTHDR(msg);
         if (c == NULL || c->cmsg_type != SCM_RIGHTS) {
             return 1;
         }
@@ -208,14 +228,9 @@ run_pass(uint16_t port, int count)
     printf("listening %u (worker %ld)\n", port, (long)worker);
     for (int i = 1; i <= count; i++) {
         int fd = accept(lfd, NULL, NULL);
-        char byte = 'c';
-        char control[CMSG_SPACE(sizeof(int))];
-        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-        struct msghdr msg = { .msg_iov = &iov,
-                              .msg_iovlen = 1,
-                              .msg_control = control,
-                              .msg_controllen = sizeof(control) };
-        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        struct fd_msg m;
+        struct msghdr *msg = fd_msg_init(&m, 'c');
+        struct cmsghdr *c = CMSG_FIRSTHDR(msg);
 
         if (fd < 0) {
             die("accept");
@@ -224,7 +239,7 @@ run_pass(uint16_t port, int count)
         c->cmsg_type = SCM_RIGHTS;
         c->cmsg_len = CMSG_LEN(sizeof(int));
         memcpy(CMSG_DATA(c), &fd, sizeof(fd));
-        if (sendmsg(pair[0], &msg, 0) != 1) {
+        if (sendmsg(pair[0], msg, 0) != 1) {
             die("sendmsg");
         }
         if (close(fd) != 0) {
@@ -272,21 +287,19 @@ run_client(uint16_t port, int count, const char *marker)
     return checks_exit();
 }
 
+/* main picks the mode: see the top of the file. */
 int
 main(int argc, char **argv)
 {
-    const char *mode = argc > 1 ? argv[1] : "";
-    int count = argc > 3 ? atoi(argv[3]) : 0;
+    static const char usage[] = "usage: forksrv fork|clone|pass PORT COUNT\n"
+                                "       forksrv client PORT COUNT [MARKER]\n";
+    const char *mode = start_mode(argc, argv, 4, usage, "fork", "clone", "pass",
+                                  "client", NULL);
+    int count = atoi(argv[3]);
 
-    if (argc < 4 || count < 1 ||
-        (strcmp(mode, "fork") != 0 && strcmp(mode, "clone") != 0 &&
-         strcmp(mode, "pass") != 0 && strcmp(mode, "client") != 0)) {
-        fprintf(stderr, "usage: forksrv fork|clone|pass PORT COUNT\n"
-                        "       forksrv client PORT COUNT [MARKER]\n");
-        return 2;
+    if (count < 1) {
+        usage_exit(usage);
     }
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    signal(SIGPIPE, SIG_IGN);
     alarm(60);
     if (strcmp(mode, "client") == 0) {
         return run_client(parse_port(argv[2]), count,

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,6 +68,42 @@ checks_exit(void)
     return checks_failed ? 1 : 0;
 }
 
+/* usage_exit prints USAGE to stderr and exits 2. */
+static inline _Noreturn void
+usage_exit(const char *usage)
+{
+    fputs(usage, stderr);
+    exit(2);
+}
+
+/* start_mode begins every program's main(): it returns argv[1] when that
+ * is one of the modes listed after USAGE (NULL ends the list) and there
+ * are at least MIN_ARGC arguments, and otherwise prints USAGE and exits 2.
+ * It then makes stdout line-buffered, so that a test sees each line as it
+ * comes, and ignores SIGPIPE, so that a write to a closed connection fails
+ * with EPIPE. */
+static inline const char *__attribute__((sentinel))
+start_mode(int argc, char **argv, int min_argc, const char *usage, ...)
+{
+    const char *mode = argc > 1 ? argv[1] : "";
+    const char *known;
+    va_list ap;
+
+    va_start(ap, usage);
+    do {
+        known = va_arg(ap, const char *);
+    } while (known != NULL && strcmp(mode, known) != 0);
+    va_end(ap);
+    if (argc < min_argc || known == NULL) {
+        usage_exit(usage);
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+    return mode;
+}
+
+/* parse_port reads a TCP port number (1 to 65535); anything else is
+ * fatal. */
 static inline uint16_t
 parse_port(const char *s)
 {

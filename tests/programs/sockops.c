@@ -36,7 +36,6 @@
 #include "progutil.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -344,19 +343,18 @@ run_server(uint16_t port)
     return checks_exit();
 }
 
+/* main picks the end to play: see the top of the file. */
 int
 main(int argc, char **argv)
 {
-    const char *mode = argc > 1 ? argv[1] : "";
+    static const char usage[] = "usage: sockops server PORT\n"
+                                "       sockops client PORT FILE\n";
+    const char *mode =
+        start_mode(argc, argv, 3, usage, "server", "client", NULL);
 
-    if (argc < 3 || (strcmp(mode, "server") != 0 &&
-                     (strcmp(mode, "client") != 0 || argc < 4))) {
-        fprintf(stderr, "usage: sockops server PORT\n"
-                        "       sockops client PORT FILE\n");
-        return 2;
+    if (strcmp(mode, "client") == 0 && argc < 4) {
+        usage_exit(usage);
     }
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    signal(SIGPIPE, SIG_IGN);
     alarm(60);
     if (strcmp(mode, "server") == 0) {
         return run_server(parse_port(argv[2]));

@@ -276,23 +276,18 @@ run_timeouts(int fd)
     return checks_exit();
 }
 
+/* main starts the watchdog and runs the mode: see the top of the file. */
 int
 main(int argc, char **argv)
 {
+    static const char usage[] = "usage: threads server|client PORT "
+                                "[SECONDS]\n"
+                                "       threads echo|timeouts PORT\n";
     static unsigned watchdog_seconds;
     pthread_t watchdog;
-    const char *mode = argc > 1 ? argv[1] : "";
+    const char *mode = start_mode(argc, argv, 3, usage, "server", "client",
+                                  "echo", "timeouts", NULL);
     double seconds = argc > 3 ? atof(argv[3]) : 3.0;
-
-    if (argc < 3 ||
-        (strcmp(mode, "server") != 0 && strcmp(mode, "client") != 0 &&
-         strcmp(mode, "echo") != 0 && strcmp(mode, "timeouts") != 0)) {
-        fprintf(stderr, "usage: threads server|client PORT [SECONDS]\n"
-                        "       threads echo|timeouts PORT\n");
-        return 2;
-    }
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    signal(SIGPIPE, SIG_IGN);
 
     watchdog_seconds = (unsigned)seconds + 30;
     if (pthread_create(&watchdog, NULL, watchdog_main, &watchdog_seconds) !=
