@@ -42,24 +42,15 @@
  * looks again: the session then fails, its socket is shut down and becomes
  * ready, and the program's wait returns for it as for any dead peer. */
 
-static long
-readiness_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* readiness_deadline returns when |timeout| (NULL: never) runs out, on the
- * readiness_now_ms() clock, or -1 for never. */
+ * session_now_ms() clock, or -1 for never. */
 static long
 readiness_deadline(const struct timespec *timeout)
 {
     if (timeout == NULL) {
         return -1;
     }
-    return readiness_now_ms() + timeout->tv_sec * 1000L +
+    return session_now_ms() + timeout->tv_sec * 1000L +
            (timeout->tv_nsec + 999999) / 1000000;
 }
 
@@ -73,7 +64,7 @@ readiness_left_ms(long end)
     if (end < 0) {
         return -1;
     }
-    left = end - readiness_now_ms();
+    left = end - session_now_ms();
     if (left < 0) {
         return 0;
     }
@@ -643,7 +634,7 @@ readiness_epoll_wait(int epfd, struct epoll_event *events, int max,
                      int timeout_ms, const sigset_t *sigmask)
 {
     struct epoll_event buffered[READINESS_STACK_FDS];
-    long end = timeout_ms < 0 ? -1 : readiness_now_ms() + timeout_ms;
+    long end = timeout_ms < 0 ? -1 : session_now_ms() + timeout_ms;
     int n_ready;
     int n;
 

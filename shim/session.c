@@ -338,7 +338,7 @@ session_unref(struct session *s)
 
 /* --- waiting for the socket, as the program's own call would --- */
 
-static long
+long
 session_now_ms(void)
 {
     struct timespec ts;

@@ -93,6 +93,10 @@ struct session {
     unsigned reads; /* read calls so far (for edge-triggered epoll) */
 };
 
+/* session_now_ms is the clock of handshake deadlines: CLOCK_MONOTONIC in
+ * milliseconds.  Waits that sleep until a deadline read the same clock. */
+long session_now_ms(void);
+
 /* session_global_init prepares what all sessions share (the BIO method).
  * Called once at start-up after BoringSSL is loaded; returns 0 or -1. */
 int session_global_init(void);
