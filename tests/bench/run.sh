@@ -143,9 +143,9 @@ if [ "$missing" = 1 ]; then
     cd "$BENCH_DIR"
     for side in server client; do
         cc "${cflags[@]}" -o "$BIN/bench_$side" "bench_$side.c" \
-            transport_plain.c bench_util.c -lpthread -lm
+            transport.c transport_plain.c bench_util.c -lpthread -lm
         cc "${cflags[@]}" -o "$BIN/bench_tls_$side" "bench_$side.c" \
-            transport_tls.c bench_util.c "${tls[@]}" -lpthread -lm
+            transport.c transport_tls.c bench_util.c "${tls[@]}" -lpthread -lm
     done
     cc "${cflags[@]}" -o "$BIN/bench_spawn" bench_spawn.c bench_util.c
     cd - >/dev/null
@@ -171,7 +171,9 @@ die()
 
 PIDS=() # every process started, each its own process group
 
-cleanup()
+# stop_all ends every process started (each whole process group) and waits
+# for them; it also runs on exit.
+stop_all()
 {
     local pid
     for pid in "${PIDS[@]}"; do
@@ -180,8 +182,9 @@ cleanup()
     for pid in "${PIDS[@]}"; do
         wait "$pid" 2>/dev/null || true
     done
+    PIDS=()
 }
-trap cleanup EXIT
+trap stop_all EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 
@@ -197,37 +200,10 @@ start()
     PIDS+=("$STARTED")
 }
 
-stop_all()
-{
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill -TERM -- "-$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    PIDS=()
-}
-
-free_port()
-{
-    "$PY" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-# port_listening PORT: something listens on 127.0.0.1:PORT (read from /proc:
-# a probe connection would be a client the server has to deal with).
-port_listening()
-{
-    local hex
-    hex=$(printf '%04X' "$1")
-    awk -v p=":$hex" 'FNR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p {
-            found = 1
-        }
-        END { exit !found }' /proc/net/tcp
-}
+# free_port: see tests/integration/helpers/ports.sh (shared with the
+# tests; it defines functions only).
+# shellcheck source=tests/integration/helpers/ports.sh
+. "$REPO_ROOT/tests/integration/helpers/ports.sh"
 
 # port_owner_ok PID PORT: the socket listening on 127.0.0.1:PORT is one of
 # PID's descriptors.  Other people's tests share this machine: a port that

@@ -380,29 +380,25 @@ bg_stop()
     wait "$pid" 2>/dev/null || true
 }
 
+# http_server_start PORT [LAUNCHER-OPTION...] starts python3 -m http.server
+# on 127.0.0.1:PORT serving $T/www, under the launcher with the policy
+# $T/server.conf and the LAUNCHER-OPTIONs (e.g. -l info), as background
+# process "server", and waits for its port.
+http_server_start()
+{
+    local port=$1
+    shift
+    bg_in "$T/www" server "$TLSSHIM" -p "$T/server.conf" "$@" -- \
+        "$PY" -m http.server "$port" --bind 127.0.0.1
+    wait_port "$port" server
+}
+
 # ---------------------------------------------------------------- network
 
-# free_port prints a TCP port that was free on loopback a moment ago.
-free_port()
-{
-    "$PY" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-# port_listening PORT succeeds if some socket listens on TCP PORT (IPv4 or
-# IPv6).  It reads /proc so that it never connects: a connection would be a
-# client the server under test has to deal with.
-port_listening()
-{
-    local hex
-    hex=$(printf '%04X' "$1")
-    awk -v p=":$hex" 'FNR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p {
-            found = 1
-        }
-        END { exit !found }' /proc/net/tcp /proc/net/tcp6
-}
+# free_port and port_listening PORT: see helpers/ports.sh (shared with
+# tests/bench/run.sh).
+# shellcheck source=helpers/ports.sh
+. "$TESTS_DIR/helpers/ports.sh"
 
 # wait_port PORT [NAME] waits (at most WAIT_PORT_TIMEOUT s, default 10)
 # until something listens on PORT; with NAME, fails at once when background
@@ -423,6 +419,29 @@ wait_port()
     done
 }
 
+# curl_parallel_get N URL WANT starts N unshimmed curl clients at once, each
+# fetching URL (verifying against the test CA) into $T/getI.txt with its
+# stderr in $T/getI.err (I from 1 to N), and fails unless each exits 0
+# with a copy byte-identical to the file WANT.
+curl_parallel_get()
+{
+    local n=$1 url=$2 want=$3 i rc
+    local pids=()
+    for ((i = 1; i <= n; i++)); do
+        timeout 60 curl -sS --cacert "$CERTS/ca.pem" -o "$T/get$i.txt" \
+            "$url" 2>"$T/get$i.err" &
+        pids+=("$!")
+    done
+    for ((i = 1; i <= n; i++)); do
+        wait "${pids[i - 1]}" && rc=0 || rc=$?
+        if [ "$rc" -ne 0 ]; then
+            show_file "curl $i stderr" "$T/get$i.err"
+            fail "curl $i exited $rc"
+        fi
+        assert_same_file "$want" "$T/get$i.txt"
+    done
+}
+
 # ---------------------------------------------------------------- fixtures
 
 # certs makes sure the test certificates exist and copies them to $CERTS
@@ -434,15 +453,52 @@ certs()
     cp "$TLSSHIM_CERTS"/*.pem "$TLSSHIM_CERTS"/*.key "$CERTS/"
 }
 
-# client_conf NAME PORT writes $T/client.conf: one client rule NAME for
-# 127.0.0.1:PORT that verifies against the test CA (certs first).
+# client_conf NAME PORT [FILE] writes FILE (default $T/client.conf): one
+# client rule NAME for 127.0.0.1:PORT that verifies against the test CA
+# (certs first).
 client_conf()
 {
-    cat >"$T/client.conf" <<CONF
+    cat >"${3:-$T/client.conf}" <<CONF
 [client $1]
 match   = 127.0.0.1:$2
 ca_file = $CERTS/ca.pem
 CONF
+}
+
+# server_conf NAME PORT [FILE] writes FILE (default $T/server.conf): one
+# server rule NAME for 127.0.0.1:PORT that presents the test certificate
+# for localhost (certs first).
+server_conf()
+{
+    cat >"${3:-$T/server.conf}" <<CONF
+[server $1]
+match = 127.0.0.1:$2
+cert  = $CERTS/server.pem
+key   = $CERTS/server.key
+CONF
+}
+
+# sample_policy SAMPLE OUT KEY=VALUE... writes to OUT the sample policy
+# policy/SAMPLE with the value of each KEY replaced (KEY= with an empty
+# value deletes the line).  The test then runs the sample an administrator
+# starts from, pointed at loopback ports and the test certificates.  A KEY
+# the sample does not have fails the test: the sample changed under it.
+sample_policy()
+{
+    local name=$1 out=$2 kv
+    shift 2
+    cp "$REPO_ROOT/policy/$name" "$out"
+    for kv in "$@"; do
+        grep -q -E "^${kv%%=*}[[:space:]]*=" "$out" ||
+            fail "policy/$name: no key ${kv%%=*} to replace"
+        awk -v k="${kv%%=*}" -v v="${kv#*=}" '
+            $0 ~ "^" k "[[:space:]]*=" {
+                if (v != "") print k " = " v
+                next
+            }
+            { print }' "$out" >"$out.new"
+        mv "$out.new" "$out"
+    done
 }
 
 # need_shim fails unless the launcher and the library were built.
@@ -450,6 +506,15 @@ need_shim()
 {
     [ -x "$TLSSHIM" ] || fail "launcher not found: $TLSSHIM (build first)"
     [ -f "$TLSSHIM_LIB" ] || fail "library not found: $TLSSHIM_LIB"
+}
+
+# need_dynamic_busybox sets busybox to the path of Debian's dynamic busybox
+# (its applets go through the shim); fails if busybox is missing or static.
+need_dynamic_busybox()
+{
+    busybox=$(command -v busybox) || fail "busybox is not installed"
+    ldd "$busybox" >/dev/null 2>&1 ||
+        fail "$busybox is a static binary (busybox-static?): install busybox"
 }
 
 # marker prints a random string to plant in a program's data.
@@ -753,20 +818,24 @@ wire_first()
 }
 
 # wire_assert_tls PORT [to-server] fails unless every stream on PORT that
-# carries data starts with a TLS handshake record (0x16 0x03); with
-# to-server, only the streams sent to PORT are checked.
+# carries data starts with a TLS handshake record (0x16 0x03), and there is
+# at least one; PORT "" checks every stream of the recording.  With
+# to-server, only the streams sent to PORT are checked.  Sets WIRE_STREAMS
+# to the number of stream directions checked.
 wire_assert_tls()
 {
-    local port=$1 only=${2:-} src gt dst b1 b2 rest n=0
+    local port=$1 only=${2:-} src gt dst b1 b2 rest
     [ -z "$_WIRE_PID" ] || fail "wire_assert_tls: call wire_stop first"
     wire_first "$port" "$only" >"$T/wire-first.out"
+    WIRE_STREAMS=0
     # shellcheck disable=SC2094 # the file is only read in the loop
     while read -r src gt dst b1 b2 rest; do
-        n=$((n + 1))
+        WIRE_STREAMS=$((WIRE_STREAMS + 1))
         if [ "$b1 $b2" != "16 03" ]; then
             cat "$T/wire-first.out" >&2
             fail "$src $gt $dst does not start with a TLS record: $b1 $b2 $rest"
         fi
     done <"$T/wire-first.out"
-    [ "$n" -gt 0 ] || fail "no data on port $port in $WIRE_FILE"
+    [ "$WIRE_STREAMS" -gt 0 ] ||
+        fail "no data ${port:+on port $port }in $WIRE_FILE"
 }

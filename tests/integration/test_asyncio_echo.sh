@@ -13,17 +13,8 @@ certs
 P=$(free_port)
 M=$(marker)
 
-cat >"$T/server.conf" <<CONF
-[server echo]
-match = 127.0.0.1:$P
-cert  = $CERTS/server.pem
-key   = $CERTS/server.key
-CONF
-cat >"$T/client.conf" <<CONF
-[client echo]
-match   = 127.0.0.1:$P
-ca_file = $CERTS/ca.pem
-CONF
+server_conf echo "$P"
+client_conf echo "$P"
 
 bg server "$TLSSHIM" -p "$T/server.conf" -l info -- \
     "$PY" "$TESTS_DIR/helpers/events_asyncio_echo.py" server "$P"

@@ -14,10 +14,7 @@
 need_shim
 certs
 
-busybox=$(command -v busybox) || fail "busybox is not installed"
-if ! ldd "$busybox" >/dev/null 2>&1; then
-    fail "$busybox is a static binary (busybox-static?): install busybox"
-fi
+need_dynamic_busybox
 
 make_page "$T/www/file.txt"
 P=$(free_port)

@@ -13,7 +13,7 @@
 . "$TESTS_DIR/helpers/events_lib.sh"
 need_shim
 certs
-command -v nginx >/dev/null || fail "nginx is not installed (tests/deps/events.txt)"
+events_need nginx
 
 P=$(free_port)
 nginx_setup "$P"
@@ -26,12 +26,8 @@ for i in $(seq 1 16); do
 done
 mkdir -p "$T/got"
 
-cat >"$T/client.conf" <<CONF
 # curl believes it speaks http://; the shim makes it HTTPS, verified.
-[client nginx]
-match   = 127.0.0.1:$P
-ca_file = $CERTS/ca.pem
-CONF
+client_conf nginx "$P"
 
 wire_start "$P"
 nginx_start "$P"

@@ -28,17 +28,8 @@ head -c 1500000 /dev/urandom >>"$T/file.bin"
 size=$(stat -c %s "$T/file.bin")
 
 P=$(free_port)
-cat >"$T/server.conf" <<CONF
-[server sockops]
-match = 127.0.0.1:$P
-cert  = $CERTS/server.pem
-key   = $CERTS/server.key
-CONF
-cat >"$T/client.conf" <<CONF
-[client sockops]
-match   = 127.0.0.1:$P
-ca_file = $CERTS/ca.pem
-CONF
+server_conf sockops "$P"
+client_conf sockops "$P"
 
 wire_start "$P"
 bg server "$TLSSHIM" -p "$T/server.conf" -l info -- "$PROG" server "$P"

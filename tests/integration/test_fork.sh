@@ -25,17 +25,8 @@ PROG=$(dirname "$TLSSHIM_LIB")/tests/programs/forksrv
 for how in fork clone pass; do
     P=$(free_port)
     secret=$(marker)
-    cat >"$T/server-$how.conf" <<CONF
-[server forksrv]
-match = 127.0.0.1:$P
-cert  = $CERTS/server.pem
-key   = $CERTS/server.key
-CONF
-    cat >"$T/client-$how.conf" <<CONF
-[client forksrv]
-match   = 127.0.0.1:$P
-ca_file = $CERTS/ca.pem
-CONF
+    server_conf forksrv "$P" "$T/server-$how.conf"
+    client_conf forksrv "$P" "$T/client-$how.conf"
 
     wire_start "$P"
     # 4 connections from the shimmed client, 2 from s_client.
@@ -79,11 +70,11 @@ CONF
     n=$(grep -E -c "^tlsshim\[[0-9]+\]: fd [0-9]+: accept 127\.0\.0\.1:[0-9]+ on 127\.0\.0\.1:$P: TLS ?v?1\.[23]" \
         "$T/server-$how.err" || true)
     assert_eq 6 "$n" "$how: handshakes logged by the server side"
-    pids=$(sed -n 's/^tlsshim\[\([0-9]*\)\]: fd [0-9]*: accept .*/\1/p' \
+    nprocs=$(sed -n 's/^tlsshim\[\([0-9]*\)\]: fd [0-9]*: accept .*/\1/p' \
         "$T/server-$how.err" | sort -u | wc -l)
-    want_pids=6
-    [ "$how" = pass ] && want_pids=1
-    assert_eq "$want_pids" "$pids" "$how: distinct processes that made the handshakes"
+    want_procs=6
+    [ "$how" = pass ] && want_procs=1
+    assert_eq "$want_procs" "$nprocs" "$how: distinct processes that made the handshakes"
     if grep -q "^tlsshim\[$pid\]: fd [0-9]*: accept" "$T/server-$how.err"; then
         fail "$how: the parent (pid $pid) ran a handshake itself"
     fi

@@ -25,8 +25,7 @@ ulimit -n $((n * 2 + 256)) || fail "cannot raise the descriptor limit to $((n * 
 
 echo_server=$(hprog tls_echo_server)
 port=$(free_port)
-printf '[server echo]\nmatch = 127.0.0.1:%s\ncert = %s\nkey = %s\n' \
-    "$port" "$CERTS/server.pem" "$CERTS/server.key" >"$T/server.conf"
+server_conf echo "$port"
 bg server "$TLSSHIM" -p "$T/server.conf" -- "$echo_server" "$port" $((n + 16))
 wait_port "$port" server
 pid=$(bg_pid server)

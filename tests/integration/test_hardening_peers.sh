@@ -36,9 +36,7 @@ cert              = $CERTS/server.pem
 key               = $CERTS/server.key
 handshake_timeout = 2
 CONF
-bg_in "$T/www" server "$TLSSHIM" -p "$T/server.conf" -- \
-    "$PY" -m http.server "$sport" --bind 127.0.0.1
-wait_port "$sport" server
+http_server_start "$sport"
 
 # ================================================================ client side
 declare -A cport creason
@@ -141,7 +139,7 @@ for c in "${order[@]}"; do
     if [ "$c" = midrecord ] && [[ $res == *"xxxxxxxx"* ]] && [[ $res == "$p ok "* ]]; then
         problems+=("client: midrecord: a cut record read as a clean end of file: $res")
     fi
-    m=$(count_match "$T/client.err" "^tlsshim\[[0-9]+\]: fd [0-9]+: connect 127\.0\.0\.1:$p[: ].*(${creason[$c]})")
+    m=$(count_match "$T/client.err" "^tlsshim\[[0-9]+\]: fd [0-9]+: connect 127\.0\.0\.1:${p}[: ].*(${creason[$c]})")
     [ "$m" -ge 1 ] || problems+=("client: $c: no tlsshim line for port $p with /${creason[$c]}/ ($res)")
 done
 

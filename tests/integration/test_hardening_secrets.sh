@@ -24,7 +24,7 @@ bg_in "$T/www" s_server openssl s_server -WWW -accept "$cport" \
     -cert "$CERTS/server.pem" -key "$CERTS/server.key" \
     -keylogfile "$T/keylog-client-role.txt"
 wait_port "$cport" s_server
-printf '[client s]\nmatch = 127.0.0.1:%s\nca_file = %s\n' "$cport" "$CERTS/ca.pem" >"$T/client.conf"
+client_conf s "$cport"
 for v in 1.3 1.2; do
     run "client-$v" env TLSSHIM_LOG=debug TLSSHIM_LOG_FILE="$T/shim-client.log" \
         "$TLSSHIM" -p "$T/client.conf" -- \
@@ -43,8 +43,7 @@ done
 
 # ---------------------------------------------------------------- server
 sport=$(free_port)
-printf '[server w]\nmatch = 127.0.0.1:%s\ncert = %s\nkey = %s\n' \
-    "$sport" "$CERTS/server.pem" "$CERTS/server.key" >"$T/server.conf"
+server_conf w "$sport"
 bg_in "$T/www" server env TLSSHIM_LOG=debug TLSSHIM_LOG_FILE="$T/shim-server.log" \
     "$TLSSHIM" -p "$T/server.conf" -- "$PY" -m http.server "$sport" --bind 127.0.0.1
 wait_port "$sport" server

@@ -33,8 +33,7 @@ REVIEWED_ATOMICS='fdtable_slot|fdtable_get|session_is_open|session_set_state'
 client=$(hprog thread_client)
 echo_server=$(hprog tls_echo_server)
 port=$(free_port)
-printf '[server echo]\nmatch = 127.0.0.1:%s\ncert = %s\nkey = %s\n' \
-    "$port" "$CERTS/server.pem" "$CERTS/server.key" >"$T/server.conf"
+server_conf echo "$port"
 bg server "$TLSSHIM" -p "$T/server.conf" -- "$echo_server" "$port"
 wait_port "$port" server
 printf '[client echo]\nmatch = 127.0.0.1:%s\nca_file = %s\nserver_name = localhost\nhandshake_timeout = 20\n' \

@@ -15,20 +15,13 @@
 need_shim
 certs
 
-busybox=$(command -v busybox) || fail "busybox is not installed"
-ldd "$busybox" >/dev/null 2>&1 ||
-    fail "$busybox is a static binary (busybox-static?): install busybox"
+need_dynamic_busybox
 
 # About 6 MB: text lines with the marker on the first and last ones.
 make_page "$T/www/big.txt" 100000
 P=$(free_port)
 
-cat >"$T/server.conf" <<CONF
-[server httpd]
-match = 127.0.0.1:$P
-cert  = $CERTS/server.pem
-key   = $CERTS/server.key
-CONF
+server_conf httpd "$P"
 
 wire_start "$P"
 bg server "$TLSSHIM" -p "$T/server.conf" -l info -- \
@@ -36,17 +29,7 @@ bg server "$TLSSHIM" -p "$T/server.conf" -l info -- \
 wait_port "$P" server
 
 # Four clients at once, recorded.
-pids=()
-for i in 1 2 3 4; do
-    timeout 60 curl -sS --cacert "$CERTS/ca.pem" -o "$T/get$i.txt" \
-        "https://localhost:$P/big.txt" 2>"$T/get$i.err" &
-    pids+=("$!")
-done
-for i in 1 2 3 4; do
-    wait "${pids[i - 1]}" && rc=0 || rc=$?
-    [ "$rc" -eq 0 ] || { show_file "curl $i stderr" "$T/get$i.err"; fail "curl $i exited $rc"; }
-    assert_same_file "$T/www/big.txt" "$T/get$i.txt"
-done
+curl_parallel_get 4 "https://localhost:$P/big.txt" "$T/www/big.txt"
 wire_stop
 
 # The page never crossed in the clear; every client's stream and every

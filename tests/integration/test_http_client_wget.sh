@@ -14,9 +14,7 @@
 need_shim
 certs
 
-busybox=$(command -v busybox) || fail "busybox is not installed"
-ldd "$busybox" >/dev/null 2>&1 ||
-    fail "$busybox is a static binary (busybox-static?): install busybox"
+need_dynamic_busybox
 wget=/usr/bin/wget
 [ -x "$wget" ] || fail "GNU wget is not installed"
 "$wget" --version 2>/dev/null | head -1 | grep -q 'GNU Wget' ||
@@ -56,7 +54,7 @@ wire_stop
 assert_rc 0 wget
 assert_same_file "$T/www/file.txt" "$T/wget.out"
 assert_match "$T/wget.err" \
-    "^tlsshim\[[0-9]+\]: fd [0-9]+: connect (127\.0\.0\.1|\[?::1\]?):$P[: ].*TLS ?v?1\.[23] .*verified localhost"
+    "^tlsshim\[[0-9]+\]: fd [0-9]+: connect (127\.0\.0\.1|\[?::1\]?):${P}[: ].*TLS ?v?1\.[23] .*verified localhost"
 wire_assert_absent "GET /file.txt" "$P"
 wire_assert_absent "$PAGE_MARKER" "$P"
 wire_assert_tls "$P"

@@ -16,32 +16,12 @@ certs
 make_page "$T/www/big.txt" 100000
 P=$(free_port)
 
-cat >"$T/server.conf" <<CONF
-[server web]
-match = 127.0.0.1:$P
-cert  = $CERTS/server.pem
-key   = $CERTS/server.key
-CONF
+server_conf web "$P"
 
 wire_start "$P"
-bg_in "$T/www" server "$TLSSHIM" -p "$T/server.conf" -l info -- \
-    "$PY" -m http.server "$P" --bind 127.0.0.1
-wait_port "$P" server
+http_server_start "$P" -l info
 
-pids=()
-for i in 1 2 3 4 5 6; do
-    timeout 60 curl -sS --cacert "$CERTS/ca.pem" -o "$T/get$i.txt" \
-        "https://localhost:$P/big.txt" 2>"$T/get$i.err" &
-    pids+=("$!")
-done
-for i in 1 2 3 4 5 6; do
-    wait "${pids[i - 1]}" && rc=0 || rc=$?
-    if [ "$rc" -ne 0 ]; then
-        show_file "curl $i stderr" "$T/get$i.err"
-        fail "curl $i exited $rc"
-    fi
-    assert_same_file "$T/www/big.txt" "$T/get$i.txt"
-done
+curl_parallel_get 6 "https://localhost:$P/big.txt" "$T/www/big.txt"
 wire_stop
 
 n=$(count_match "$T/server.err" "^tlsshim\[[0-9]+\]: fd [0-9]+: accept 127\.0\.0\.1:[0-9]+ on 127\.0\.0\.1:$P: TLS ?v?1\.[23]")

@@ -35,12 +35,7 @@ exec 0<&- 1>&-
 SH
 chmod +x "$T/service.sh"
 
-cat >"$T/server.conf" <<CONF
-[server inetd-service]
-match = 127.0.0.1:$P
-cert  = $CERTS/server.pem
-key   = $CERTS/server.key
-CONF
+server_conf inetd-service "$P"
 
 wire_start "$P"
 bg server "$TLSSHIM" -p "$T/server.conf" -l info -- \

@@ -33,9 +33,7 @@ key     = $CERTS/client.key
 CONF
 
 wire_start "$P"
-bg_in "$T/www" server "$TLSSHIM" -p "$T/server.conf" -l info -- \
-    "$PY" -m http.server "$P" --bind 127.0.0.1
-wait_port "$P" server
+http_server_start "$P" -l info
 
 # Both ends shimmed: works.
 run client1 "$TLSSHIM" -p "$T/client.conf" -l info -- \

@@ -15,14 +15,12 @@
 . "$TESTS_DIR/helpers/events_lib.sh"
 need_shim
 certs
-command -v nginx >/dev/null || fail "nginx is not installed (tests/deps/events.txt)"
-command -v wrk >/dev/null || fail "wrk is not installed (tests/deps/events.txt)"
+events_need nginx wrk
 
 P=$(free_port)
 nginx_setup "$P"
 head -c 8000000 /dev/urandom >"$T/www/big.bin"
-page_marker=$(marker)
-printf '<html><body>%s</body></html>\n' "$page_marker" >"$T/www/index.html"
+nginx_index_page
 
 wire_start "$P"
 nginx_start "$P"
@@ -38,7 +36,7 @@ assert_eq "$(sha256_of "$T/www/big.bin")" "$(sha256_of "$T/big.got")" \
 run small timeout 20 curl -sS --fail --cacert "$CERTS/ca.pem" \
     "https://localhost:$P/index.html"
 assert_rc 0 small
-assert_contains "$T/small.out" "$page_marker"
+assert_contains "$T/small.out" "$PAGE_MARKER"
 
 # A request that arrives as 3 TLS records in one TCP segment.  nginx's
 # edge-triggered loop takes a short read for "socket drained": if the shim
@@ -51,10 +49,10 @@ if [ "$RC" -ne 0 ]; then
     fail "nginx did not answer a request sent as 3 TLS records at once (lost edge-triggered wake-up, see /tmp/events-patches)"
 fi
 assert_contains "$T/split.out" "HTTP/1.1 200 OK"
-assert_contains "$T/split.out" "$page_marker"
+assert_contains "$T/split.out" "$PAGE_MARKER"
 wire_stop
 
-wire_assert_absent "$page_marker" "$P"
+wire_assert_absent "$PAGE_MARKER" "$P"
 wire_assert_absent "GET /big.bin" "$P"
 wire_assert_tls "$P"
 

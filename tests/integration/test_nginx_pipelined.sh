@@ -17,13 +17,12 @@
 . "$TESTS_DIR/helpers/events_lib.sh"
 need_shim
 certs
-command -v nginx >/dev/null || fail "nginx is not installed (tests/deps/events.txt)"
+events_need nginx
 
 P=$(free_port)
 nginx_setup "$P" 1
 head -c 24000000 /dev/urandom >"$T/www/big.bin"
-page_marker=$(marker)
-printf '<html><body>%s</body></html>\n' "$page_marker" >"$T/www/index.html"
+nginx_index_page
 nginx_start "$P"
 worker=$(nginx_workers)
 [ -n "$worker" ] || fail "no nginx worker"
@@ -60,7 +59,7 @@ while kill -0 "$(bg_pid client)" 2>/dev/null; do
 done
 wait "$(bg_pid client)" || fail "the pipelining client failed"
 assert_contains "$T/client.err" "first: HTTP/1.1 200 OK second: HTTP/1.1 200 OK"
-assert_contains "$T/client.out" "$page_marker"
+assert_contains "$T/client.out" "$PAGE_MARKER"
 assert_eq "$(sha256_of "$T/www/big.bin")" "$(sha256_of "$T/big.got")" \
     "sha256 of the first (pipelined) answer"
 nginx_assert_alive

@@ -24,12 +24,7 @@ done
 P=$(free_port)
 secret=$(marker)
 
-cat >"$T/server.conf" <<CONF
-[server redis]
-match = 127.0.0.1:$P
-cert  = $CERTS/server.pem
-key   = $CERTS/server.key
-CONF
+server_conf redis "$P"
 cat >"$T/client.conf" <<CONF
 [client redis]
 match       = 127.0.0.1:$P

@@ -15,17 +15,10 @@ certs
 make_page "$T/www/file.txt"
 P=$(free_port)
 
-cat >"$T/server.conf" <<CONF
-[server web]
-match = 127.0.0.1:$P
-cert  = $CERTS/server.pem
-key   = $CERTS/server.key
-CONF
+server_conf web "$P"
 
 wire_start "$P"
-bg_in "$T/www" server "$TLSSHIM" -p "$T/server.conf" -l info -- \
-    "$PY" -m http.server "$P" --bind 127.0.0.1
-wait_port "$P" server
+http_server_start "$P" -l info
 
 run curl1 curl -sS --max-time 30 --cacert "$CERTS/ca.pem" \
     "https://localhost:$P/file.txt"

@@ -18,13 +18,11 @@
 . "$TESTS_DIR/helpers/events_lib.sh"
 need_shim
 certs
-command -v nginx >/dev/null || fail "nginx is not installed (tests/deps/events.txt)"
-command -v wrk >/dev/null || fail "wrk is not installed (tests/deps/events.txt)"
+events_need nginx wrk
 
 P=$(free_port)
 nginx_setup "$P" 1 "handshake_timeout = 3"
-page_marker=$(marker)
-printf '<html><body>%s</body></html>\n' "$page_marker" >"$T/www/index.html"
+nginx_index_page
 nginx_start "$P"
 
 # The stalled clients, watched for 12 s.
@@ -43,7 +41,7 @@ fetch()
     run "$1" timeout 5 curl -sS --fail --max-time 1 \
         --cacert "$CERTS/ca.pem" "https://localhost:$P/index.html"
     assert_rc 0 "$1"
-    assert_contains "$T/$1.out" "$page_marker"
+    assert_contains "$T/$1.out" "$PAGE_MARKER"
 }
 
 for i in $(seq 1 20); do

@@ -24,15 +24,8 @@ command -v sslscan >/dev/null || fail "sslscan is not installed (Debian package 
 port=$(free_port)
 mkdir -p "$T/www"
 echo "testssl page" >"$T/www/index.html"
-cat >"$T/server.conf" <<CONF
-[server web]
-match = 127.0.0.1:$port
-cert  = $CERTS/server.pem
-key   = $CERTS/server.key
-CONF
-bg_in "$T/www" server "$TLSSHIM" -p "$T/server.conf" -- \
-    "$PY" -m http.server "$port" --bind 127.0.0.1
-wait_port "$port" server
+server_conf web "$port"
+http_server_start "$port"
 
 problems=()
 

@@ -5,6 +5,16 @@
 #
 #   . "$TESTS_DIR/helpers/events_lib.sh"
 
+# events_need PROGRAM... fails unless each PROGRAM (nginx, wrk) is on PATH.
+events_need()
+{
+    local prog
+    for prog in "$@"; do
+        command -v "$prog" >/dev/null ||
+            fail "$prog is not installed (tests/deps/events.txt)"
+    done
+}
+
 # events_probe prints the path of readiness_probe: the one built beside the
 # library (tests/events/ of the build tree), else one compiled now into $T
 # from tests/events/readiness_probe.c (it needs nothing but libc).
@@ -74,6 +84,14 @@ cert  = $CERTS/server.pem
 key   = $CERTS/server.key
 $extra
 CONF
+}
+
+# nginx_index_page writes $T/www/index.html, a small page that holds a new
+# marker, and sets PAGE_MARKER to the marker.
+nginx_index_page()
+{
+    PAGE_MARKER=$(marker)
+    printf '<html><body>%s</body></html>\n' "$PAGE_MARKER" >"$T/www/index.html"
 }
 
 # nginx_start PORT [LEVEL] starts nginx under tlsshim (background process
