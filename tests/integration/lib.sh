@@ -559,7 +559,10 @@ wire_start()
     # every packet reaches the file as soon as it is seen.  -B (KiB) and a
     # raised priority: when the machine is busy the kernel drops what
     # tcpdump has no room or no time for, and wire_stop must then fail.
-    setsid nice -n -10 tcpdump -i lo -n -s 0 -B 65536 -U --immediate-mode -Z root \
+    # In immediate mode every slot of the ring is as large as loopback's
+    # biggest frame (64 KiB), so 256 MiB holds about 4,000 packets: a
+    # burst of redis-benchmark overflowed 64 MiB once.
+    setsid nice -n -10 tcpdump -i lo -n -s 0 -B 262144 -U --immediate-mode -Z root \
         -w "$WIRE_FILE" "tcp and ($filter)" </dev/null \
         >"$T/wire.$_WIRE_N.out" 2>"$T/wire.$_WIRE_N.err" &
     _WIRE_PID=$!
