@@ -117,11 +117,15 @@ close_range(unsigned int first, unsigned int last, int flags)
             bool was_last;
             struct session *s = fdtable_take((int)fd, &was_last);
 
+            if (s != NULL) {
+                readiness_forget(s, (int)fd);
+            }
             if (s != NULL && was_last) {
                 session_close_last(s, (int)fd);
             }
             session_unref(s);
         }
+        readiness_epoll_closed(first, last);
     }
     return libc.close_range(first, last, flags);
 }
@@ -148,8 +152,15 @@ shutdown(int fd, int how)
 static void
 interpose_dup_done(int fd, int fd2)
 {
-    struct session *s;
+    struct session *s = fdtable_get(fd2);
 
+    /* dup2() closed what |fd2| was: its epoll records go with it. */
+    if (s != NULL) {
+        readiness_forget(s, fd2);
+        session_unref(s);
+    } else {
+        readiness_epoll_closed((unsigned)fd2, (unsigned)fd2);
+    }
     fdtable_dup(fd, fd2);
     if (fd2 > 2) {
         return;

@@ -395,7 +395,24 @@ readiness_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
     return rc;
 }
 
-/* --- epoll --- */
+/* --- epoll ---
+ *
+ * The shim keeps a record of each wrapped descriptor registered in an epoll
+ * instance: the program's events and data, and what it registered with the
+ * kernel instead (the handshake's direction, and a tagged data value by
+ * which the shim recognises the event and hands the program back its own
+ * data).
+ *
+ * A wait must look at the registrations whose session has something to
+ * say that the kernel cannot: a handshake (its direction, its deadline),
+ * plaintext or ciphertext buffered, the peer's close_notify, a failure.
+ * Those are on the instance's watch list; the others are calm and left to
+ * the kernel.  A registration leaves the watch list when a wait finds its
+ * session calm, which arms the session (session_watch_state); it goes back
+ * when the armed session's next read leaves something behind (the wake
+ * hook), or when the program changes the registration.  A wait therefore
+ * costs what the busy connections cost: an event loop with thousands of
+ * idle keep-alive connections looks at none of them. */
 
 /* READINESS_TAG marks the data of a registration the shim made for a
  * wrapped descriptor; the low 32 bits hold the descriptor.  The value is
@@ -405,33 +422,233 @@ readiness_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
 #define READINESS_TAG      0xf15e000000000000ULL
 #define READINESS_TAG_MASK 0xffff000000000000ULL
 
+/* READINESS_HASH_BITS is the size of the first registration hash: 1 <<
+ * READINESS_HASH_BITS buckets.  It doubles whenever it is as full as it
+ * is long. */
+#define READINESS_HASH_BITS 6
+
+/* One epoll instance with wrapped descriptors in it. */
+struct readiness_ep {
+    int epfd;                    /* its descriptor */
+    unsigned nregs;              /* registrations in it */
+    struct readiness_reg *watch; /* the ones its waits look at */
+    struct readiness_ep *next;
+};
+
 /* One wrapped descriptor registered in one epoll instance. */
 struct readiness_reg {
-    int epfd;                /* the epoll instance */
+    struct readiness_ep *ep; /* the epoll instance */
     int fd;                  /* the wrapped descriptor */
+    struct session *s;       /* its session (a reference) */
     uint32_t prog_events;    /* events the program asked for */
     epoll_data_t prog_data;  /* data the program gave */
     uint32_t real_events;    /* events registered with the kernel */
     bool reported;           /* buffered plaintext was reported ... */
     unsigned reported_reads; /* ... when the program had made this many
                               * reads */
-    struct readiness_reg *next;
+    bool fired;              /* EPOLLONESHOT: an event went out; nothing
+                              * more until the program re-arms it */
+    bool watched;            /* on ep->watch */
+    struct readiness_reg *watch_prev; /* ep->watch, both ways */
+    struct readiness_reg *watch_next;
+    struct readiness_reg *hash_next; /* same bucket of readiness_hash */
+    struct readiness_reg *s_next;    /* next registration of |s| */
 };
 
+/* readiness_lock guards the instances, the registrations (hash, watch
+ * lists) and every session's epoll_regs.  It is taken before a session's
+ * lock, never after. */
 static pthread_mutex_t readiness_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct readiness_reg *readiness_regs;
+static struct readiness_ep *readiness_eps;
+static atomic_int readiness_neps; /* read without the lock by close() */
+static struct readiness_reg **readiness_hash; /* (epfd, fd) -> reg */
+static unsigned readiness_hash_bits;          /* 1 << bits buckets, or 0 */
+static size_t readiness_nregs;
 
-static struct readiness_reg **
+static size_t
+readiness_bucket(int epfd, int fd, unsigned bits)
+{
+    uint64_t key = (uint64_t)(uint32_t)epfd << 32 | (uint32_t)fd;
+
+    return (size_t)((key * 0x9e3779b97f4a7c15ULL) >> (64 - bits));
+}
+
+static struct readiness_reg *
 readiness_find_locked(int epfd, int fd)
+{
+    struct readiness_reg *reg;
+
+    if (readiness_hash == NULL) {
+        return NULL;
+    }
+    reg = readiness_hash[readiness_bucket(epfd, fd, readiness_hash_bits)];
+    while (reg != NULL && (reg->ep->epfd != epfd || reg->fd != fd)) {
+        reg = reg->hash_next;
+    }
+    return reg;
+}
+
+/* readiness_hash_grow doubles the hash (or makes it) when it is as full as
+ * it is long.  Returns 0, or -ENOMEM when there is no hash at all; a
+ * failed growth keeps the old one, whose chains just get longer. */
+static int
+readiness_hash_grow(void)
+{
+    unsigned bits = readiness_hash_bits == 0 ? READINESS_HASH_BITS
+                                             : readiness_hash_bits + 1;
+    size_t len = (size_t)1 << bits;
+    struct readiness_reg **grown;
+
+    if (readiness_hash != NULL &&
+        readiness_nregs < ((size_t)1 << readiness_hash_bits)) {
+        return 0;
+    }
+    grown = calloc(len, sizeof(*grown));
+    if (grown == NULL) {
+        return readiness_hash != NULL ? 0 : -ENOMEM;
+    }
+    for (size_t b = 0;
+         readiness_hash != NULL && b < ((size_t)1 << readiness_hash_bits);
+         b++) {
+        while (readiness_hash[b] != NULL) {
+            struct readiness_reg *reg = readiness_hash[b];
+            size_t nb = readiness_bucket(reg->ep->epfd, reg->fd, bits);
+
+            readiness_hash[b] = reg->hash_next;
+            reg->hash_next = grown[nb];
+            grown[nb] = reg;
+        }
+    }
+    free(readiness_hash);
+    readiness_hash = grown;
+    readiness_hash_bits = bits;
+    return 0;
+}
+
+/* readiness_watch puts |reg| on its instance's watch list. */
+static void
+readiness_watch(struct readiness_reg *reg)
+{
+    if (reg->watched) {
+        return;
+    }
+    reg->watched = true;
+    reg->watch_prev = NULL;
+    reg->watch_next = reg->ep->watch;
+    if (reg->ep->watch != NULL) {
+        reg->ep->watch->watch_prev = reg;
+    }
+    reg->ep->watch = reg;
+}
+
+/* readiness_unwatch takes |reg| off its instance's watch list. */
+static void
+readiness_unwatch(struct readiness_reg *reg)
+{
+    if (!reg->watched) {
+        return;
+    }
+    reg->watched = false;
+    if (reg->watch_prev != NULL) {
+        reg->watch_prev->watch_next = reg->watch_next;
+    } else {
+        reg->ep->watch = reg->watch_next;
+    }
+    if (reg->watch_next != NULL) {
+        reg->watch_next->watch_prev = reg->watch_prev;
+    }
+}
+
+/* readiness_wake is the sessions' wake hook: an armed session's read left
+ * something for a wait to report, so its registrations are watched
+ * again. */
+static void
+readiness_wake(struct session *s)
+{
+    pthread_mutex_lock(&readiness_lock);
+    for (struct readiness_reg *reg = s->epoll_regs; reg != NULL;
+         reg = reg->s_next) {
+        readiness_watch(reg);
+    }
+    pthread_mutex_unlock(&readiness_lock);
+}
+
+static struct readiness_ep *
+readiness_ep_find_locked(int epfd)
+{
+    struct readiness_ep *ep = readiness_eps;
+
+    while (ep != NULL && ep->epfd != epfd) {
+        ep = ep->next;
+    }
+    return ep;
+}
+
+/* readiness_reg_new records a registration of |fd| (session |s|) in
+ * |epfd|.  Returns it, or NULL when out of memory. */
+static struct readiness_reg *
+readiness_reg_new(int epfd, int fd, struct session *s)
+{
+    struct readiness_ep *ep = readiness_ep_find_locked(epfd);
+    struct readiness_reg *reg;
+    size_t b;
+
+    if (readiness_hash_grow() != 0) {
+        return NULL;
+    }
+    if (ep == NULL) {
+        ep = calloc(1, sizeof(*ep));
+        if (ep == NULL) {
+            return NULL;
+        }
+        ep->epfd = epfd;
+        ep->next = readiness_eps;
+        readiness_eps = ep;
+        atomic_fetch_add(&readiness_neps, 1);
+        session_set_wake_hook(readiness_wake);
+    }
+    reg = calloc(1, sizeof(*reg));
+    if (reg == NULL) {
+        return NULL; /* an empty instance is dropped with its descriptor */
+    }
+    reg->ep = ep;
+    reg->fd = fd;
+    reg->s = s;
+    session_ref(s);
+    ep->nregs++;
+
+    b = readiness_bucket(epfd, fd, readiness_hash_bits);
+    reg->hash_next = readiness_hash[b];
+    readiness_hash[b] = reg;
+    readiness_nregs++;
+
+    reg->s_next = s->epoll_regs;
+    s->epoll_regs = reg;
+    return reg;
+}
+
+/* readiness_reg_free forgets |reg| (not the kernel's registration). */
+static void
+readiness_reg_free(struct readiness_reg *reg)
 {
     struct readiness_reg **p;
 
-    for (p = &readiness_regs; *p != NULL; p = &(*p)->next) {
-        if ((*p)->epfd == epfd && (*p)->fd == fd) {
-            break;
-        }
+    readiness_unwatch(reg);
+    p = &readiness_hash[readiness_bucket(reg->ep->epfd, reg->fd,
+                                         readiness_hash_bits)];
+    while (*p != reg) {
+        p = &(*p)->hash_next;
     }
-    return p;
+    *p = reg->hash_next;
+    readiness_nregs--;
+
+    for (p = &reg->s->epoll_regs; *p != reg; p = &(*p)->s_next) {
+    }
+    *p = reg->s_next;
+
+    reg->ep->nregs--;
+    session_unref(reg->s);
+    free(reg);
 }
 
 /* readiness_real_events is what the kernel must watch for: during a
@@ -451,22 +668,26 @@ int
 readiness_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
 {
     struct session *s = fdtable_get(fd);
-    struct readiness_reg **slot;
     struct readiness_reg *reg;
     struct epoll_event real;
     struct session_poll st;
     int rc;
 
     pthread_mutex_lock(&readiness_lock);
-    slot = readiness_find_locked(epfd, fd);
+    reg = readiness_find_locked(epfd, fd);
+    if (reg != NULL && reg->s != s) {
+        /* |fd| was closed behind the shim's back and now names another
+         * socket: the old record says nothing about it. */
+        readiness_reg_free(reg);
+        reg = NULL;
+    }
     if (s == NULL || op == EPOLL_CTL_DEL ||
-        (op != EPOLL_CTL_ADD && *slot == NULL)) {
-        /* Not wrapped (or no longer): the program's own registration. */
+        (op != EPOLL_CTL_ADD && reg == NULL)) {
+        /* Not wrapped, going away, or registered before it was wrapped:
+         * the program's own registration. */
         rc = libc.epoll_ctl(epfd, op, fd, event);
-        if (rc == 0 && op == EPOLL_CTL_DEL && *slot != NULL) {
-            reg = *slot;
-            *slot = reg->next;
-            free(reg);
+        if (rc == 0 && op == EPOLL_CTL_DEL && reg != NULL) {
+            readiness_reg_free(reg);
         }
         pthread_mutex_unlock(&readiness_lock);
         session_unref(s);
@@ -474,102 +695,167 @@ readiness_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
     }
 
     session_poll_state(s, fd, false, &st);
-    session_unref(s);
     real.events = readiness_real_events(event->events, &st);
     real.data.u64 = READINESS_TAG | (uint32_t)fd;
     rc = libc.epoll_ctl(epfd, op, fd, &real);
-    if (rc == 0) {
-        reg = *slot;
+    if (rc == 0 && reg == NULL) {
+        reg = readiness_reg_new(epfd, fd, s);
         if (reg == NULL) {
-            reg = calloc(1, sizeof(*reg));
-            if (reg == NULL) {
-                libc.epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
-                pthread_mutex_unlock(&readiness_lock);
-                errno = ENOMEM;
-                return -1;
-            }
-            reg->epfd = epfd;
-            reg->fd = fd;
-            reg->next = readiness_regs;
-            readiness_regs = reg;
+            libc.epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+            pthread_mutex_unlock(&readiness_lock);
+            session_unref(s);
+            errno = ENOMEM;
+            return -1;
         }
+    }
+    if (rc == 0) {
         reg->prog_events = event->events;
         reg->prog_data = event->data;
         reg->real_events = real.events;
         reg->reported = false; /* ADD or MOD re-arms, as in the kernel */
+        reg->fired = false;
+        readiness_watch(reg);
     }
     pthread_mutex_unlock(&readiness_lock);
+    session_unref(s);
     return rc;
 }
 
 void
-readiness_forget(int fd)
+readiness_forget(struct session *s, int fd)
 {
     pthread_mutex_lock(&readiness_lock);
-    for (struct readiness_reg **p = &readiness_regs; *p != NULL;) {
-        if ((*p)->fd == fd) {
-            struct readiness_reg *reg = *p;
-
-            *p = reg->next;
-            free(reg);
-        } else {
-            p = &(*p)->next;
+    for (struct readiness_reg *reg = s->epoll_regs, *next; reg != NULL;
+         reg = next) {
+        next = reg->s_next;
+        if (reg->fd == fd) {
+            readiness_reg_free(reg);
         }
     }
     pthread_mutex_unlock(&readiness_lock);
 }
 
-/* readiness_epoll_prepare brings the kernel's registrations in |epfd| up
- * to date with each session's state and collects into |out| (room for
- * |max|) the descriptors readable at once.  Returns how many. */
+void
+readiness_epoll_closed(unsigned first, unsigned last)
+{
+    if (atomic_load_explicit(&readiness_neps, memory_order_relaxed) == 0) {
+        return;
+    }
+    pthread_mutex_lock(&readiness_lock);
+    for (struct readiness_ep **p = &readiness_eps; *p != NULL;) {
+        struct readiness_ep *ep = *p;
+
+        if ((unsigned)ep->epfd < first || (unsigned)ep->epfd > last) {
+            p = &ep->next;
+            continue;
+        }
+        /* The kernel dropped the instance's registrations with it.  This
+         * takes a closed copy of an epoll descriptor for the instance
+         * itself; programs do not dup their epoll descriptors. */
+        for (size_t b = 0;
+             ep->nregs > 0 && b < ((size_t)1 << readiness_hash_bits); b++) {
+            for (struct readiness_reg *reg = readiness_hash[b], *next;
+                 reg != NULL; reg = next) {
+                next = reg->hash_next;
+                if (reg->ep == ep) {
+                    readiness_reg_free(reg);
+                }
+            }
+        }
+        *p = ep->next;
+        free(ep);
+        atomic_fetch_sub(&readiness_neps, 1);
+    }
+    pthread_mutex_unlock(&readiness_lock);
+}
+
+/* readiness_epoll_look brings the kernel's registration of |reg| up to
+ * date with its session's state, and says whether the session has
+ * plaintext to report now, or -1 when |reg| was dropped (its descriptor
+ * no longer names its session).  Takes a calm registration off the watch
+ * list. */
+static int
+readiness_epoll_look(struct readiness_reg *reg, long *cap)
+{
+    struct session *now = fdtable_get(reg->fd);
+    struct session_poll st;
+    uint32_t real;
+
+    session_unref(now); /* only compared, never followed */
+    if (now != reg->s) {
+        readiness_reg_free(reg);
+        return -1;
+    }
+    session_watch_state(reg->s, reg->fd, &st);
+    readiness_min_left(cap, st.left_ms);
+
+    real = readiness_real_events(reg->prog_events, &st);
+    if (real != reg->real_events && !reg->fired) {
+        /* (A fired one-shot registration stays disabled: a MOD would
+         * re-enable it in the kernel.) */
+        struct epoll_event ev = { .events = real,
+                                  .data.u64 =
+                                      READINESS_TAG | (uint32_t)reg->fd };
+
+        if (libc.epoll_ctl(reg->ep->epfd, EPOLL_CTL_MOD, reg->fd, &ev) == 0) {
+            reg->real_events = real;
+        }
+    }
+    if (st.calm && (reg->fired || reg->real_events == reg->prog_events)) {
+        readiness_unwatch(reg);
+        return 0;
+    }
+    if (!st.ready || !(reg->prog_events & EPOLLIN) || reg->fired) {
+        return 0;
+    }
+    if ((reg->prog_events & EPOLLET) && reg->reported &&
+        reg->reported_reads == st.reads) {
+        /* Edge-triggered: reported once already, and the program has not
+         * read since.  Like the kernel, do not report it again until it
+         * reads; else a program that leaves the data for later (nginx
+         * while it writes a response) would be woken at once by every
+         * wait, and spin. */
+        return 0;
+    }
+    reg->reported = true;
+    reg->reported_reads = st.reads;
+    if (reg->prog_events & EPOLLONESHOT) {
+        /* One event per arming: disable the kernel's registration too, or
+         * it would fire for the same descriptor while the program (one
+         * thread of a pool) still holds it. */
+        struct epoll_event off = { .events = EPOLLONESHOT,
+                                   .data.u64 =
+                                       READINESS_TAG | (uint32_t)reg->fd };
+
+        if (libc.epoll_ctl(reg->ep->epfd, EPOLL_CTL_MOD, reg->fd, &off) == 0) {
+            reg->real_events = off.events;
+        }
+        reg->fired = true;
+    }
+    return 1;
+}
+
+/* readiness_epoll_prepare looks at the watched registrations of |epfd|
+ * (readiness_epoll_look) and collects into |out| (room for |max|) the
+ * descriptors readable at once.  Returns how many.  |*cap| becomes the
+ * time to the nearest handshake deadline (-1: none). */
 static int
 readiness_epoll_prepare(int epfd, struct epoll_event *out, int max, long *cap)
 {
+    struct readiness_ep *ep;
     int n = 0;
 
     *cap = -1;
     pthread_mutex_lock(&readiness_lock);
-    for (struct readiness_reg *reg = readiness_regs; reg != NULL;
-         reg = reg->next) {
-        struct session *s;
-        struct session_poll st;
-        uint32_t real;
+    ep = readiness_ep_find_locked(epfd);
+    for (struct readiness_reg *reg = ep != NULL ? ep->watch : NULL, *next;
+         reg != NULL && n < max; reg = next) {
+        epoll_data_t data = reg->prog_data;
 
-        if (reg->epfd != epfd) {
-            continue;
-        }
-        s = fdtable_get(reg->fd);
-        if (s == NULL) {
-            continue;
-        }
-        session_poll_state(s, reg->fd, false, &st);
-        session_unref(s);
-        readiness_min_left(cap, st.left_ms);
-
-        real = readiness_real_events(reg->prog_events, &st);
-        if (real != reg->real_events) {
-            struct epoll_event ev = { .events = real,
-                                      .data.u64 =
-                                          READINESS_TAG | (uint32_t)reg->fd };
-
-            if (libc.epoll_ctl(epfd, EPOLL_CTL_MOD, reg->fd, &ev) == 0) {
-                reg->real_events = real;
-            }
-        }
-        if (st.ready && (reg->prog_events & EPOLLET) && reg->reported &&
-            reg->reported_reads == st.reads) {
-            /* Edge-triggered: reported once already, and the program has
-             * not read since.  Like the kernel, do not report it again
-             * until it reads; else a program that leaves the data for
-             * later (nginx while it writes a response) would be woken at
-             * once by every wait, and spin. */
-            continue;
-        }
-        if (st.ready && (reg->prog_events & EPOLLIN) && n < max) {
-            reg->reported = true;
-            reg->reported_reads = st.reads;
+        next = reg->watch_next;
+        if (readiness_epoll_look(reg, cap) == 1) {
             out[n].events = EPOLLIN;
-            out[n].data = reg->prog_data;
+            out[n].data = data;
             n++;
         }
     }
@@ -596,7 +882,7 @@ readiness_epoll_translate(int epfd, struct epoll_event *events, int n,
             events[out++] = ev;
             continue;
         }
-        reg = *readiness_find_locked(epfd, (int)(uint32_t)ev.data.u64);
+        reg = readiness_find_locked(epfd, (int)(uint32_t)ev.data.u64);
         if (reg == NULL) {
             continue; /* forgotten: the descriptor was closed */
         }
@@ -606,6 +892,9 @@ readiness_epoll_translate(int epfd, struct epoll_event *events, int n,
              * its own direction will drive it on. */
             ev.events = (ev.events & ~(uint32_t)(EPOLLIN | EPOLLOUT)) |
                         (reg->prog_events & (EPOLLIN | EPOLLOUT));
+        }
+        if (reg->prog_events & EPOLLONESHOT) {
+            reg->fired = true; /* the kernel disabled it */
         }
         ev.data = reg->prog_data;
         events[out++] = ev;

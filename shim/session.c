@@ -55,6 +55,10 @@ _Static_assert(sizeof(((struct session *)0)->head) == SSL3_RT_HEADER_LENGTH,
 
 static BIO_METHOD *session_bio_method;
 
+/* The function an armed session's read calls when it leaves the session
+ * not calm (session_set_wake_hook), or NULL. */
+static _Atomic(void (*)(struct session *)) session_wake_hook;
+
 /* --- the BIO over the real socket calls --- */
 
 /* session_inbuf makes sure |inbuf| exists.  Returns 0 or -ENOMEM. */
@@ -991,6 +995,16 @@ session_receive(struct session *s, int fd, int flags)
     return session_stream_error(s, fd, SSL_ERROR_SYSCALL, true);
 }
 
+/* session_calm_locked says whether a wait needs nothing but the kernel's
+ * word on the socket: open, nothing buffered, no close_notify.  Holds
+ * |lock|. */
+static bool
+session_calm_locked(struct session *s)
+{
+    return s->state == SESSION_OPEN && !s->peer_closed &&
+           s->in_off >= s->in_len && bssl.SSL_pending(s->ssl) == 0;
+}
+
 ssize_t
 session_read(struct session *s, int fd, void *buf, size_t len, int flags)
 {
@@ -999,6 +1013,7 @@ session_read(struct session *s, int fd, void *buf, size_t len, int flags)
                                     .timeout_ms = -2,
                                     .timeout_opt = SO_RCVTIMEO };
     size_t got = 0;
+    bool wake;
     ssize_t rc = session_ensure_open(s, fd, &how);
 
     if (rc != 0) {
@@ -1081,8 +1096,23 @@ session_read(struct session *s, int fd, void *buf, size_t len, int flags)
             break;
         }
     }
+    /* A session an epoll wait stopped looking at (armed) must be looked at
+     * again if this read leaves something behind. */
+    wake = s->wake_armed && !session_calm_locked(s);
+    if (wake) {
+        s->wake_armed = false;
+    }
     pthread_mutex_unlock(&s->lock);
     pthread_mutex_unlock(&s->read_lock);
+
+    if (wake) {
+        void (*hook)(struct session *) =
+            atomic_load_explicit(&session_wake_hook, memory_order_acquire);
+
+        if (hook != NULL) {
+            hook(s);
+        }
+    }
     return got > 0 ? (ssize_t)got : rc;
 }
 
@@ -1196,11 +1226,12 @@ session_readable(struct session *s, int fd)
     return pending > 0 ? pending : 1;
 }
 
-void
-session_poll_state(struct session *s, int fd, bool kick,
-                   struct session_poll *out)
+/* session_poll_state_locked fills |out| (session_poll_state).  Holds
+ * |lock|. */
+static void
+session_poll_state_locked(struct session *s, int fd, bool kick,
+                          struct session_poll *out)
 {
-    pthread_mutex_lock(&s->lock);
     if (kick && s->tls_client && s->state == SESSION_PENDING) {
         (void)session_handshake_step(s, fd);
     }
@@ -1225,10 +1256,36 @@ session_poll_state(struct session *s, int fd, bool kick,
 
         out->left_ms = left > 0 ? left : 0;
     }
+    out->calm = session_calm_locked(s);
     out->ready = s->state == SESSION_FAILED || s->peer_closed ||
                  s->in_off < s->in_len ||
-                 (s->state == SESSION_OPEN && bssl.SSL_pending(s->ssl) > 0);
+                 (s->state == SESSION_OPEN && !out->calm);
+}
+
+void
+session_poll_state(struct session *s, int fd, bool kick,
+                   struct session_poll *out)
+{
+    pthread_mutex_lock(&s->lock);
+    session_poll_state_locked(s, fd, kick, out);
     pthread_mutex_unlock(&s->lock);
+}
+
+void
+session_watch_state(struct session *s, int fd, struct session_poll *out)
+{
+    pthread_mutex_lock(&s->lock);
+    session_poll_state_locked(s, fd, false, out);
+    if (out->calm) {
+        s->wake_armed = true;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+void
+session_set_wake_hook(void (*hook)(struct session *s))
+{
+    atomic_store_explicit(&session_wake_hook, hook, memory_order_release);
 }
 
 void

@@ -225,11 +225,13 @@ wrap_close(int fd)
     struct session *s = fdtable_take(fd, &last);
 
     if (s != NULL) {
-        readiness_forget(fd);
+        readiness_forget(s, fd);
         if (last) {
             session_close_last(s, fd);
         }
         session_unref(s);
+    } else {
+        readiness_epoll_closed((unsigned)fd, (unsigned)fd);
     }
     return libc.close(fd);
 }

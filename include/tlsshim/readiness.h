@@ -15,6 +15,8 @@
 #ifndef TLSSHIM_READINESS_H
 #define TLSSHIM_READINESS_H
 
+#include "tlsshim/session.h"
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -39,16 +41,21 @@ int readiness_select(int nfds, fd_set *readfds, fd_set *writefds,
 int readiness_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event);
 
 /* readiness_epoll_wait is epoll_pwait() with the shim's view: buffered
- * plaintext reported as EPOLLIN, handshakes waited for in the direction
- * they need, and the program's own data handed back.  Buffered plaintext is
- * reported on every call while it lasts, also for edge-triggered
- * registrations: a spurious EPOLLIN is harmless, a lost one stalls the
- * program. */
+ * plaintext reported as EPOLLIN (for an edge-triggered registration once
+ * per read of the program, for EPOLLONESHOT once per arming), handshakes
+ * waited for in the direction they need and never past their deadline,
+ * and the program's own data handed back.  Its cost grows with the
+ * registrations whose session is busy (handshaking or holding buffered
+ * bytes), not with all of them. */
 int readiness_epoll_wait(int epfd, struct epoll_event *events, int max,
                          int timeout_ms, const sigset_t *sigmask);
 
-/* readiness_forget drops the epoll records of |fd|, which is being
- * closed. */
-void readiness_forget(int fd);
+/* readiness_forget drops the epoll records of |fd|, whose session is |s|:
+ * |fd| is being closed, or is about to name something else. */
+void readiness_forget(struct session *s, int fd);
+
+/* readiness_epoll_closed drops the records of the epoll instances whose
+ * descriptors, between |first| and |last|, are being closed. */
+void readiness_epoll_closed(unsigned first, unsigned last);
 
 #endif /* TLSSHIM_READINESS_H */

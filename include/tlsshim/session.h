@@ -41,7 +41,10 @@ enum session_state {
     SESSION_FAILED,      /* handshake or stream failed: I/O gives |error| */
 };
 
-/* One wrapped connection.  Fields below |lock| are guarded by it. */
+struct readiness_reg;
+
+/* One wrapped connection.  Fields below |lock| are guarded by it, except
+ * |epoll_regs|. */
 struct session {
     atomic_int refs; /* fdtable slots plus calls in progress */
     int nfds;        /* fdtable slots; guarded by the table lock */
@@ -90,7 +93,14 @@ struct session {
     bool corked;               /* the last record went with MSG_MORE */
     bool sent_close_notify;    /* our close_notify is out */
     bool peer_closed;          /* the peer's close_notify arrived */
-    unsigned reads; /* read calls so far (for edge-triggered epoll) */
+    unsigned reads;  /* read calls so far (for edge-triggered epoll) */
+    bool wake_armed; /* an epoll wait found the session calm: the next read
+                      * that leaves something for a wait to report calls
+                      * the wake hook (session_set_wake_hook) */
+
+    struct readiness_reg *epoll_regs; /* this session's epoll registrations;
+                                       * owned by readiness.c and guarded
+                                       * by its lock */
 };
 
 /* session_now_ms is the clock of handshake deadlines: CLOCK_MONOTONIC in
@@ -166,6 +176,8 @@ struct session_poll {
                      * calls again); else -1 */
     unsigned reads; /* how many reads the program has made: an
                      * edge-triggered wait reports |ready| once per read */
+    bool calm;      /* open, nothing buffered, no close_notify: the kernel's
+                     * word on the socket is all a wait needs */
 };
 
 /* session_poll_state fills |out| for |s|.  If |kick| and |s| is a TLS
@@ -174,6 +186,20 @@ struct session_poll {
  * speaks first in SMTP, FTP, POP3) would otherwise wait for ever. */
 void session_poll_state(struct session *s, int fd, bool kick,
                         struct session_poll *out);
+
+/* session_watch_state is session_poll_state without the ClientHello, for
+ * epoll's waits.  When it finds |s| calm it also arms |s|: the next read
+ * that leaves |s| not calm (plaintext or ciphertext buffered, the peer's
+ * close_notify) calls the wake hook, so that a wait can stop looking at a
+ * calm session until then.  A calm session leaves that state in no other
+ * way: a failure shuts the socket down, which the kernel reports. */
+void session_watch_state(struct session *s, int fd, struct session_poll *out);
+
+/* session_set_wake_hook makes |hook| the function that an armed session's
+ * read calls, after releasing the session's locks, when it leaves the
+ * session not calm (see session_watch_state).  The read disarms it first,
+ * so each arming calls |hook| at most once. */
+void session_set_wake_hook(void (*hook)(struct session *s));
 
 /* session_readable returns how many plaintext bytes a read through |fd|
  * would return without blocking, decrypting a record that has fully

@@ -543,6 +543,226 @@ out:
     close(ep);
 }
 
+/* EPOLL_IDLE is how many idle connections share the epoll instance of the
+ * registration checks: more than the shim's first registration hash. */
+#define EPOLL_IDLE 100
+
+/* open_idle opens a connection, completes its handshake and reads what the
+ * server sent after it (session tickets), so that it sits idle. */
+static int
+open_idle(void)
+{
+    char c;
+    int wakeups;
+    int fd = open_nb();
+
+    if (!send_cmd_poll(fd, "\n", &wakeups)) { /* an empty line: ignored */
+        close(fd);
+        return -1;
+    }
+    usleep(2000);
+    while (read(fd, &c, 1) > 0) {
+    }
+    return fd;
+}
+
+/* idle_fds and idle_reports: the idle connections of the registration
+ * checks, and how often each was reported. */
+static int idle_fds[EPOLL_IDLE];
+static int idle_reports[EPOLL_IDLE];
+
+/* wait_events waits on |ep| for at most |ms|, with room for 8 events in
+ * |out|, and returns the count, or -1 after a failure.  An idle connection
+ * (data 0x1000 + its index) may be reported for what its server sent late
+ * after the handshake (session tickets, which a read consumes without
+ * returning data); it fails the check if a read then returns anything or
+ * if it is reported again and again (a wait that reports it for nothing
+ * makes an event loop spin). */
+static int
+wait_events(int ep, struct epoll_event *out, int ms)
+{
+    int n = epoll_wait(ep, out, 8, ms);
+
+    for (int i = 0; i < n; i++) {
+        uint64_t k = out[i].data.u64 - 0x1000;
+        char c;
+        ssize_t r;
+
+        if (out[i].data.u64 < 0x1000 || k >= EPOLL_IDLE) {
+            continue;
+        }
+        r = read(idle_fds[k], &c, 1);
+        if (r >= 0 || errno != EAGAIN || ++idle_reports[k] > 3) {
+            failf("idle connection %llu reported (events %#x): read gives "
+                  "%zd, %d reports",
+                  (unsigned long long)k, out[i].events, r, idle_reports[k]);
+            return -1;
+        }
+        out[i--] = out[--n]; /* not the program's concern */
+    }
+    return n;
+}
+
+/* read_first waits on |ep| (level-triggered) and reads until one byte of
+ * plaintext arrives in |c|. */
+static bool
+read_first(int ep, int fd, char *c)
+{
+    long deadline = now_ms() + 3000;
+
+    while (now_ms() < deadline) {
+        struct epoll_event ev[8];
+        int n = wait_events(ep, ev, (int)(deadline - now_ms()));
+
+        if (n < 0) {
+            return false;
+        }
+        if (read(fd, c, 1) == 1) {
+            return true;
+        }
+    }
+    return failf("no byte within 3 s");
+}
+
+/* Check: registrations that stay in one epoll instance while their
+ * sessions go from idle to holding buffered plaintext and back, beside
+ * EPOLL_IDLE idle connections that must never be reported: level-triggered
+ * (a wait that found the session idle must see the plaintext a later read
+ * left behind), EPOLLONESHOT (one event per arming, buffered plaintext
+ * included), and an epoll instance closed with buffered plaintext in it
+ * (a new instance with the same number knows nothing of it). */
+static void
+check_epoll_registrations(void)
+{
+    static char buf[16384];
+    int *idle = idle_fds;
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    int fd = -1;
+    struct epoll_event ev[8];
+    struct epoll_event reg;
+    char c;
+    int wakeups;
+    int n;
+
+    current = "epoll_lt_idle_then_buffered";
+    for (int i = 0; i < EPOLL_IDLE; i++) {
+        idle[i] = open_idle();
+        reg.events = EPOLLIN | EPOLLRDHUP;
+        reg.data.u64 = 0x1000 + (uint64_t)i;
+        if (idle[i] < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, idle[i], &reg) != 0) {
+            failf("idle connection %d: %s", i, strerror(errno));
+            while (i-- > 0) {
+                close(idle[i]);
+            }
+            close(ep);
+            return;
+        }
+    }
+    fd = open_nb();
+    reg.events = EPOLLIN;
+    reg.data.u64 = 0xabc;
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &reg) != 0 ||
+        !send_cmd_poll(fd, "LATER 300 16384\n", &wakeups)) {
+        failf("setup: %s", strerror(errno));
+        goto out;
+    }
+    /* Nothing has arrived: these waits find every session idle. */
+    if (wait_events(ep, ev, 0) < 0 || wait_events(ep, ev, 50) < 0 ||
+        !read_first(ep, fd, &c)) {
+        goto out;
+    }
+    n = wait_events(ep, ev, 0);
+    if (n != 1 || ev[0].data.u64 != 0xabc || !(ev[0].events & EPOLLIN)) {
+        failf("1 of 16384 bytes read: epoll_wait gave %d events (first data "
+              "%#llx), want EPOLLIN for the connection",
+              n, n > 0 ? (unsigned long long)ev[0].data.u64 : 0ULL);
+        goto out;
+    }
+    if (read_exactly(fd, buf, sizeof(buf) - 1, 3000) != sizeof(buf) - 1) {
+        failf("could not read the rest of the record");
+        goto out;
+    }
+    if ((n = wait_events(ep, ev, 0)) != 0) {
+        failf("%d events after everything was read: an event loop spins", n);
+        goto out;
+    }
+    ok();
+
+    current = "epoll_oneshot";
+    reg.events = EPOLLIN | EPOLLONESHOT;
+    if (epoll_ctl(ep, EPOLL_CTL_MOD, fd, &reg) != 0 ||
+        write(fd, "TWO 100 100\n", 12) != 12) {
+        failf("setup: %s", strerror(errno));
+        goto out;
+    }
+    n = wait_events(ep, ev, 3000);
+    if (n != 1 || read(fd, &c, 1) != 1) {
+        failf("no event for the first record (%d)", n);
+        goto out;
+    }
+    usleep(100 * 1000);
+    if ((n = wait_events(ep, ev, 0)) != 0) {
+        failf("%d events before the program re-armed its one-shot "
+              "registration (another thread may hold the connection)",
+              n);
+        goto out;
+    }
+    if (epoll_ctl(ep, EPOLL_CTL_MOD, fd, &reg) != 0 ||
+        (n = wait_events(ep, ev, 0)) != 1 || ev[0].data.u64 != 0xabc) {
+        failf("re-armed with 199 bytes buffered: %d events, want 1", n);
+        goto out;
+    }
+    if ((n = wait_events(ep, ev, 0)) != 0) {
+        failf("%d events after the one event of that arming", n);
+        goto out;
+    }
+    buf[0] = c;
+    if (read_exactly(fd, buf + 1, 199, 3000) != 199 || buf[0] != 'a' ||
+        buf[199] != 'b') {
+        failf("wrong content after the one-shot events");
+        goto out;
+    }
+    ok();
+
+    current = "epoll_closed_instance_forgotten";
+    reg.events = EPOLLIN;
+    if (epoll_ctl(ep, EPOLL_CTL_MOD, fd, &reg) != 0 ||
+        write(fd, "BIG\n", 4) != 4 || !read_first(ep, fd, &c)) {
+        failf("setup: %s", strerror(errno));
+        goto out;
+    }
+    {
+        int old = ep;
+
+        close(ep);
+        ep = epoll_create1(EPOLL_CLOEXEC);
+        if (ep != old) {
+            failf("the new epoll instance got descriptor %d, not %d", ep, old);
+            goto out;
+        }
+    }
+    usleep(100 * 1000);
+    if ((n = epoll_wait(ep, ev, 8, 0)) != 0) {
+        failf("a new epoll instance reports %d events (data %#llx) of "
+              "the closed one",
+              n, (unsigned long long)ev[0].data.u64);
+        goto out;
+    }
+    if (read_exactly(fd, buf, sizeof(buf) - 1, 3000) != sizeof(buf) - 1) {
+        failf("could not read the rest of the record");
+        goto out;
+    }
+    ok();
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    for (int i = 0; i < EPOLL_IDLE; i++) {
+        close(idle[i]);
+    }
+    close(ep);
+}
+
 /* Check: shutdown and close of non-blocking sockets return at once: with
  * the send buffer full (the peer does not read), and in the middle of a
  * handshake. */
@@ -754,6 +974,7 @@ main(int argc, char **argv)
     check_big_record();
     check_two_records();
     check_edge_triggered();
+    check_epoll_registrations();
     check_close_nonblocking(argc == 4 ? atoi(argv[3]) : 0);
     if (argc == 4) {
         for (int how = 0; how < 3; how++) {

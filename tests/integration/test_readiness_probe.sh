@@ -2,7 +2,9 @@
 #
 # test_readiness_probe.sh - poll, ppoll, select, pselect, epoll_wait,
 # epoll_pwait and epoll_pwait2 report plaintext buffered inside a TLS
-# session, and edge-triggered epoll loses no wake-up.
+# session, edge-triggered epoll loses no wake-up, and epoll registrations
+# stay right as their sessions go busy and idle (also one-shot ones, and
+# beside 100 idle connections).
 #
 # tests/events/readiness_probe.c, a plaintext non-blocking program, runs
 # under tlsshim as a TLS client of helpers/events_tls_peer.py (Python's ssl,
@@ -60,7 +62,8 @@ assert_contains "$T/probe.out" "0 failed"
 # Every check ran (a probe that stops early must not pass).
 for check in big_record_buffered two_records_partial_read \
     epoll_et_handshake epoll_et_two_records_short_read \
-    epoll_et_later_record shutdown_close_full_buffer close_during_handshake \
+    epoll_et_later_record epoll_lt_idle_then_buffered epoll_oneshot \
+    epoll_closed_instance_forgotten shutdown_close_full_buffer close_during_handshake \
     handshake_timeout_wakes_poll handshake_timeout_wakes_select \
     handshake_timeout_wakes_epoll; do
     assert_contains "$T/probe.out" "ok $check"
