@@ -12,13 +12,16 @@
  *                                 bytes on one connection (S = 64: ping-pong)
  *   churn --count N        N times: connect, handshake, one 64-byte
  *                          exchange, close
- *   conc  --threads T --size S --duration D
- *                          T connections, each a thread doing rr for D s
+ *   conc  --threads T --size S --duration D [--idle N]
+ *                          T connections, each a thread doing rr for D s,
+ *                          beside N idle ones (each after one exchange)
+ *                          held open for the whole run
  *   idle  --conns N        N connections open at once, each after one
  *                          exchange: resident memory per connection
  * Options:
  *   --watch PID,...        other processes on the path (server, proxies):
- *                          their CPU time (bulk) and memory (idle) count too
+ *                          their CPU time (bulk; conc reports theirs per
+ *                          request) and memory (idle) count too
  *   --ca F --name N        (TLS) CA file and the name to verify, also SNI
  *   --resume               (TLS) resume sessions with the last ticket
  *   --max-seconds S        stop churn/rr early after S seconds (default 60)
@@ -45,7 +48,7 @@
 static struct {
     const char *host;
     int port;
-    uint64_t bytes, chunk, size, count, threads, conns;
+    uint64_t bytes, chunk, size, count, threads, conns, idle;
     double duration, max_seconds;
     pid_t watch[MAX_WATCH];
     int n_watch;
@@ -381,13 +384,35 @@ conc_main(void *arg)
     return NULL;
 }
 
+/* open_idle opens |n| connections, each after one exchange, for conc's
+ * --idle.  Returns them (NULL when n is 0). */
+static struct tr_conn **
+open_idle(uint64_t n)
+{
+    struct tr_conn **cs = n > 0 ? calloc(n, sizeof *cs) : NULL;
+    char buf[64];
+
+    if (n > 0 && cs == NULL) {
+        die("out of memory");
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        cs[i] = open_conn();
+        if (cs[i] == NULL ||
+            exchange(cs[i], sizeof buf, buf, sizeof buf) != 0) {
+            die("idle connection %llu failed", (unsigned long long)i);
+        }
+    }
+    return cs;
+}
+
 static int
 run_conc(void)
 {
     uint64_t k, total = 0, nlat = 0;
     struct conc_thread *th = calloc(opt.threads, sizeof *th);
+    struct tr_conn **idle = open_idle(opt.idle);
     pthread_attr_t attr;
-    double *all, start, secs;
+    double *all, start, secs, others0, others;
 
     if (th == NULL) {
         return 1;
@@ -403,6 +428,7 @@ run_conc(void)
         }
     }
     pthread_barrier_wait(&conc_barrier);
+    others0 = watched_cpu() - self_cpu_sec();
     start = now_sec();
     conc_deadline = start + opt.duration;
     pthread_barrier_wait(&conc_barrier);
@@ -415,6 +441,7 @@ run_conc(void)
         nlat += th[k].n;
     }
     secs = now_sec() - start;
+    others = watched_cpu() - self_cpu_sec() - others0;
     all = malloc((nlat ? nlat : 1) * sizeof *all);
     nlat = 0;
     for (k = 0; k < opt.threads; k++) {
@@ -423,11 +450,18 @@ run_conc(void)
         free(th[k].lat);
     }
     qsort(all, nlat, sizeof *all, cmp_double);
-    printf("workload=conc threads=%llu size=%llu count=%llu req_per_s=%.0f "
-           "lat_med_us=%.2f lat_p99_us=%.2f\n",
-           (unsigned long long)opt.threads, (unsigned long long)opt.size,
-           (unsigned long long)total, (double)total / secs,
-           quantile(all, nlat, 0.5) * 1e6, quantile(all, nlat, 0.99) * 1e6);
+    for (k = 0; k < opt.idle; k++) {
+        tr_close(idle[k]);
+    }
+    free(idle);
+    printf("workload=conc threads=%llu idle=%llu size=%llu count=%llu "
+           "req_per_s=%.0f lat_med_us=%.2f lat_p99_us=%.2f "
+           "others_cpu_us_per_req=%.2f\n",
+           (unsigned long long)opt.threads, (unsigned long long)opt.idle,
+           (unsigned long long)opt.size, (unsigned long long)total,
+           (double)total / secs, quantile(all, nlat, 0.5) * 1e6,
+           quantile(all, nlat, 0.99) * 1e6,
+           total > 0 ? others * 1e6 / (double)total : 0.0);
     free(all);
     free(th);
     return 0;
@@ -486,7 +520,8 @@ usage(void)
             "usage: bench_client --port P [--host ADDR] "
             "check|bulk|rr|churn|conc|idle\n"
             "  [--bytes N] [--chunk N] [--size N] [--count N] [--threads N]\n"
-            "  [--duration S] [--conns N] [--max-seconds S] [--watch PID,...]\n"
+            "  [--duration S] [--conns N] [--idle N] [--max-seconds S]\n"
+            "  [--watch PID,...]\n"
             "  [--ca FILE] [--name NAME] [--resume] [--info]\n");
     exit(2);
 }
@@ -504,6 +539,7 @@ main(int argc, char **argv)
         { "threads", required_argument, NULL, 't' },
         { "duration", required_argument, NULL, 'd' },
         { "conns", required_argument, NULL, 'N' },
+        { "idle", required_argument, NULL, 'I' },
         { "max-seconds", required_argument, NULL, 'm' },
         { "watch", required_argument, NULL, 'w' },
         { "ca", required_argument, NULL, TR_OPT_CA },
@@ -544,6 +580,9 @@ main(int argc, char **argv)
             break;
         case 'N':
             opt.conns = parse_size(optarg);
+            break;
+        case 'I':
+            opt.idle = parse_size(optarg);
             break;
         case 'm':
             opt.max_seconds = atof(optarg);

@@ -5,20 +5,30 @@
  * bench_tls_server (BoringSSL directly).
  *
  *   bench_server --port P [--ready FILE] [--cert F --key F] [--info]
+ *                [--epoll]
  *
  * Listens on 127.0.0.1:P.  Once listening it writes its pid to FILE (via a
  * rename, so a reader never sees half a file).  Runs until killed.
+ *
+ * --epoll (plaintext build only) serves every connection from one thread
+ * with level-triggered epoll and non-blocking sockets instead, as event
+ * loops do; it answers 'R' requests of up to 64 KiB only.  Under tlsshim it
+ * shows what the shim's epoll costs as idle connections pile up.
  */
 #include "bench.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -96,11 +106,120 @@ conn_thread(void *arg)
     return NULL;
 }
 
+/* --- --epoll: one thread, level-triggered epoll --- */
+
+/* EP_REPLY_MAX is the largest 'R' answer the epoll loop serves. */
+#define EP_REPLY_MAX (64 * 1024)
+
+/* One connection of the epoll loop: the request being received. */
+struct ep_conn {
+    size_t got;           /* bytes of |req| so far */
+    struct bench_req req; /* the request */
+};
+
+/* ep_send writes |len| bytes of zeros to non-blocking |fd|, waiting in
+ * poll() when the socket is full (answers are small: it rarely is).
+ * Returns 0 or -1. */
+static int
+ep_send(int fd, size_t len)
+{
+    size_t off = 0;
+
+    while (off < len) {
+        ssize_t w = write(fd, zeros, len - off);
+        struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+        if (w > 0) {
+            off += (size_t)w;
+        } else if (w < 0 && errno == EAGAIN) {
+            poll(&p, 1, 1000);
+        } else {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ep_serve reads what |fd| has and answers every whole request.  Returns
+ * 0 to keep the connection, -1 to close it. */
+static int
+ep_serve(int fd, struct ep_conn *c)
+{
+    for (;;) {
+        ssize_t r = read(fd, (char *)&c->req + c->got, sizeof c->req - c->got);
+
+        if (r == 0 || (r < 0 && errno != EAGAIN)) {
+            return -1;
+        }
+        if (r < 0) {
+            return 0;
+        }
+        c->got += (size_t)r;
+        if (c->got < sizeof c->req) {
+            continue;
+        }
+        c->got = 0;
+        if (c->req.magic != BENCH_MAGIC || c->req.op != 'R' ||
+            c->req.n > EP_REPLY_MAX) {
+            fprintf(stderr,
+                    "bench_server: --epoll serves 'R' up to %d "
+                    "bytes only\n",
+                    EP_REPLY_MAX);
+            return -1;
+        }
+        if (ep_send(fd, (size_t)c->req.n) != 0) {
+            return -1;
+        }
+    }
+}
+
+/* ep_loop serves |lfd| and its connections for ever. */
+static void
+ep_loop(int lfd)
+{
+    static struct ep_conn *conns[1 << 20]; /* by descriptor */
+    struct epoll_event ev = { .events = EPOLLIN, .data.fd = lfd };
+    struct epoll_event out[256];
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    int one = 1;
+
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) != 0) {
+        die("epoll: %m");
+    }
+    for (;;) {
+        int n = epoll_wait(ep, out, 256, -1);
+
+        for (int i = 0; i < n; i++) {
+            int fd = out[i].data.fd;
+
+            if (fd == lfd) {
+                int c = accept4(lfd, NULL, NULL, SOCK_NONBLOCK);
+
+                if (c < 0 || c >= (int)(sizeof conns / sizeof conns[0]) ||
+                    (conns[c] = calloc(1, sizeof *conns[c])) == NULL) {
+                    if (c >= 0) {
+                        close(c);
+                    }
+                    continue;
+                }
+                setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                ev.data.fd = c;
+                epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
+            } else if (conns[fd] != NULL && ep_serve(fd, conns[fd]) != 0) {
+                epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+                close(fd);
+                free(conns[fd]);
+                conns[fd] = NULL;
+            }
+        }
+    }
+}
+
 static void
 usage(void)
 {
     fprintf(stderr, "usage: bench_server --port P [--ready FILE] "
-                    "[--cert F --key F] [--info]\n");
+                    "[--cert F --key F] [--info] [--epoll]\n");
     exit(2);
 }
 
@@ -113,11 +232,12 @@ main(int argc, char **argv)
         { "cert", required_argument, NULL, TR_OPT_CERT },
         { "key", required_argument, NULL, TR_OPT_KEY },
         { "info", no_argument, NULL, TR_OPT_INFO },
+        { "epoll", no_argument, NULL, 'e' },
         { NULL, 0, NULL, 0 },
     };
     struct tr_config cfg = { .server = 1 };
     const char *ready = NULL;
-    int port = 0, opt, lfd, one = 1;
+    int port = 0, opt, lfd, one = 1, use_epoll = 0;
     struct sockaddr_in sin;
     pthread_attr_t attr;
 
@@ -129,6 +249,9 @@ main(int argc, char **argv)
         case 'r':
             ready = optarg;
             break;
+        case 'e':
+            use_epoll = 1;
+            break;
         default:
             if (!tr_option(&cfg, opt, optarg)) {
                 usage();
@@ -137,6 +260,9 @@ main(int argc, char **argv)
     }
     if (port <= 0 || port > 65535 || optind != argc) {
         usage();
+    }
+    if (use_epoll && strcmp(tr_name, "plain") != 0) {
+        die("--epoll: the plaintext build only (bench_server)");
     }
     if (tr_start(&cfg) != 0) {
         return 1;
@@ -168,6 +294,9 @@ main(int argc, char **argv)
         }
     }
 
+    if (use_epoll) {
+        ep_loop(lfd);
+    }
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, THREAD_STACK);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);

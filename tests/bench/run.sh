@@ -16,10 +16,14 @@
 #   stunnel  bench_client -> stunnel4 (client) -> stunnel4 (server) ->
 #            bench_server, verifying the chain and the host name
 # Workloads (--workloads): bulk ping rr1k rr16k churn churn_resumed conc1
-#   conc16 conc256 idle spawn instr (churn makes full handshakes, the shim's
-#   client policy saying resumption = off; churn_resumed resumes, for the
-#   setups that can: direct, shim, shimcli; instr counts instructions, see
-#   below, and is left out of --quick).
+#   conc16 conc256 idle epoll epoll_idle spawn instr (churn makes full
+#   handshakes, the shim's client policy saying resumption = off;
+#   churn_resumed resumes, for the setups that can: direct, shim, shimcli;
+#   epoll and epoll_idle run one busy connection against bench_server's
+#   single-threaded epoll loop, epoll_idle beside as many idle connections
+#   as idle opens, for the setups whose server is bench_server: plain, shim,
+#   stunnel; instr counts instructions, see below, and is left out of
+#   --quick).
 #
 # Each repeat runs every workload once per setup, setups interleaved,
 # except bulk, which runs --bulk-rounds times (default 5) per repeat: its
@@ -87,12 +91,12 @@ done
 # Sizes.  --quick is the CI smoke run: seconds, tiny sizes, one repeat.
 if [ "$QUICK" = 1 ]; then
     REPEATS=${REPEATS:-1} BULK_ROUNDS=${BULK_ROUNDS:-1}
-    WORKLOADS=${WORKLOADS:-bulk,ping,rr1k,rr16k,churn,churn_resumed,conc1,conc16,conc256,idle,spawn}
+    WORKLOADS=${WORKLOADS:-bulk,ping,rr1k,rr16k,churn,churn_resumed,conc1,conc16,conc256,idle,epoll,epoll_idle,spawn}
     BULK=8m PING=200 RR1K=200 RR16K=100 CHURN=20 CONC_SECS=0.3 IDLE=20
     SPAWN=20 RUN_TIMEOUT=30
 else
     REPEATS=${REPEATS:-3} BULK_ROUNDS=${BULK_ROUNDS:-5}
-    WORKLOADS=${WORKLOADS:-bulk,ping,rr1k,rr16k,churn,churn_resumed,conc1,conc16,conc256,idle,spawn,instr}
+    WORKLOADS=${WORKLOADS:-bulk,ping,rr1k,rr16k,churn,churn_resumed,conc1,conc16,conc256,idle,epoll,epoll_idle,spawn,instr}
     BULK=1g PING=20000 RR1K=10000 RR16K=5000 CHURN=1000 CONC_SECS=3
     IDLE=1000 SPAWN=300 RUN_TIMEOUT=180
 fi
@@ -256,6 +260,9 @@ min_version = 1.3
 CONF
 }
 
+# SERVER_ARGS: further arguments of bench_server (plain and shim kinds).
+SERVER_ARGS=()
+
 # start_server KIND NAME: a bench server of KIND plain|tls|shim on a free
 # port.  Sets SPORT and SPID.
 start_server()
@@ -263,7 +270,7 @@ start_server()
     local kind=$1 name=$2
     SPORT=$(free_port)
     case $kind in
-    plain) start "$name" "$BIN/bench_server" --port "$SPORT" ;;
+    plain) start "$name" "$BIN/bench_server" --port "$SPORT" "${SERVER_ARGS[@]}" ;;
     tls)
         start "$name" "$BIN/bench_tls_server" --port "$SPORT" \
             --cert "$C/server.pem" --key "$C/server.key"
@@ -271,7 +278,7 @@ start_server()
     shim)
         server_policy "$name" "$SPORT"
         start "$name" "$TLSSHIM" -p "$W/$name.conf" -- \
-            "$BIN/bench_server" --port "$SPORT"
+            "$BIN/bench_server" --port "$SPORT" "${SERVER_ARGS[@]}"
         ;;
     esac
     SPID=$STARTED
@@ -439,17 +446,23 @@ workload_args()
     conc16) echo "conc --threads 16 --duration $CONC_SECS" ;;
     conc256) echo "conc --threads 256 --duration $CONC_SECS" ;;
     idle) echo "--watch $WATCH idle --conns $IDLE" ;;
+    epoll) echo "--watch $WATCH conc --threads 1 --duration $CONC_SECS" ;;
+    epoll_idle) echo "--watch $WATCH conc --threads 1 --idle $IDLE --duration $CONC_SECS" ;;
     *) die "unknown workload $1" ;;
     esac
 }
 
-# resumes SETUP: whether SETUP can resume sessions (churn_resumed runs).
-resumes()
+# runs_on SETUP WORKLOAD: whether WORKLOAD runs on SETUP: churn_resumed
+# needs a setup that can resume sessions, the epoll workloads a setup whose
+# server is bench_server.
+runs_on()
 {
-    case $1 in
-    direct | shim | shimcli) return 0 ;;
-    *) return 1 ;;
+    case $2 in
+    churn_resumed) case $1 in direct | shim | shimcli) return 0 ;; esac ;;
+    epoll | epoll_idle) case $1 in plain | shim | stunnel) return 0 ;; esac ;;
+    *) return 0 ;;
     esac
+    return 1
 }
 
 IFS=, read -r -a setups <<<"$SETUPS"
@@ -544,7 +557,7 @@ rounds()
 total=0
 for w in "${workloads[@]}"; do
     for s in "${setups[@]}"; do
-        if [ "$w" = churn_resumed ] && ! resumes "$s"; then continue; fi
+        runs_on "$s" "$w" || continue
         total=$((total + $(rounds "$w")))
     done
 done
@@ -566,13 +579,14 @@ for r in $(seq 1 "$REPEATS"); do
             rep=$r
             [ "$(rounds "$w")" -gt 1 ] && rep=$r.$k
             for s in "${setups[@]}"; do
-                if [ "$w" = churn_resumed ] && ! resumes "$s"; then
-                    continue
-                fi
+                runs_on "$s" "$w" || continue
                 n=$((n + 1))
                 # Fresh servers for each run: no memory, sessions or threads
                 # carried over from the run before.
+                SERVER_ARGS=()
+                case $w in epoll | epoll_idle) SERVER_ARGS=(--epoll) ;; esac
                 setup_start "$s"
+                SERVER_ARGS=()
                 if [ "$w" = churn ] && [ "${CLIENT[0]}" = "$TLSSHIM" ]; then
                     # Full handshakes: the shimmed client resumes by default.
                     CLIENT[2]=${CLIENT[2]/resumption-on/resumption-off}

@@ -34,6 +34,10 @@ ROWS = [
     ("256 conns req/s", "conc256", "req_per_s", "high", None),
     ("256 conns p99 us", "conc256", "lat_p99_us", "low", None),
     ("idle KiB/conn (all processes)", "idle", "total_kib_per_conn", "low", None),
+    ("epoll server, 1 conn req/s", "epoll", "req_per_s", "high", None),
+    ("epoll server, 1 conn + idle req/s", "epoll_idle", "req_per_s", "high", None),
+    ("epoll server, 1 conn CPU us/req", "epoll", "others_cpu_us_per_req", "low", None),
+    ("epoll server, + idle CPU us/req", "epoll_idle", "others_cpu_us_per_req", "low", None),
 ]
 
 
@@ -192,6 +196,20 @@ def main():
             extra.append("%s: resumption probe, 6 connections of one client"
                          " process (churn of 4 + 2 counter requests): %d new"
                          " sessions, %d resumed (shim log)" % (s, new, res or 0))
+
+    # What idle connections cost a busy one in an epoll server: the server
+    # side's CPU per request (server and proxies) beside them over that of
+    # the busy connection alone, paired per repeat.
+    for s in setups:
+        a = data.get((s, "epoll_idle", "others_cpu_us_per_req"), {})
+        b = data.get((s, "epoll", "others_cpu_us_per_req"), {})
+        r = median([a[k] / b[k] for k in a if k in b and b[k]])
+        n_idle = med(data, s, "epoll_idle", "idle")
+        if r is not None:
+            extra.append("%s epoll server: CPU per request of 1 busy connection"
+                         " beside %d idle ones: %.2fx that of it alone"
+                         % (s, n_idle or 0, r))
+            summary["ratios"].setdefault("epoll_idle", {})[s] = r
 
     # Memory per TLS connection beyond what plaintext costs.
     plain_mem = med(data, "plain", "idle", "total_kib_per_conn")

@@ -35,6 +35,15 @@ for s in plain direct shim shimcli stunnel; do
     done
 done
 assert_match "$csv" "^direct,churn_resumed,1,conn_per_s,[0-9]"
+# The epoll workloads run on the setups whose server is bench_server, which
+# then serves from its epoll loop, beside the idle connections.
+for s in plain shim stunnel; do
+    for w in epoll epoll_idle; do
+        assert_match "$csv" "^$s,$w,1,req_per_s,[0-9]"
+        assert_match "$csv" "^$s,$w,1,others_cpu_us_per_req,[0-9]"
+    done
+    assert_match "$csv" "^$s,epoll_idle,1,idle,20$"
+done
 # The resumed run did resume: the BoringSSL server counted it.
 resumed=$(awk -F, '$1 == "direct" && $2 == "churn_resumed" &&
     $4 == "server_resumed" { print $5 }' "$csv")
