@@ -256,7 +256,7 @@ def main():
         desc = {"none": "no preload",
                 "preload": "preloaded, no TLSSHIM_POLICY",
                 "nowrap": "preloaded, policy that never wraps",
-                "wrap": "preloaded, the bench policy (client + server rule)"}
+                "wrap": "preloaded, bench policy, TLS loaded at start-up"}
         for case, v, d in spawn:
             lines.append("  %-52s %8.0f us%s" % (
                 desc[case], v, "" if d is None or case == "none"
