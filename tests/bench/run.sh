@@ -4,7 +4,7 @@
 # plaintext, direct BoringSSL, tlsshim and stunnel, interleaved, repeated,
 # summarised as medians and paired ratios.
 #
-#   tests/bench/run.sh [--quick] [--repeats N] [--bulk-rounds N]
+#   tests/bench/run.sh [--quick] [--repeats N] [--rounds N]
 #                      [--out DIR] [--setups LIST] [--workloads LIST]
 #
 # Setups (--setups, comma-separated; default all):
@@ -26,9 +26,10 @@
 #   --quick).
 #
 # Each repeat runs every workload once per setup, setups interleaved,
-# except bulk, which runs --bulk-rounds times (default 5) per repeat: its
-# CPU figures move most from run to run on a shared machine, and its
-# ratios are paired run by run, so it gets more pairs.
+# except bulk, churn and churn_resumed, which run --rounds times (default
+# 5) per repeat: their figures move most from run to run on a shared
+# machine (bulk's CPU, the handshake rates), and ratios are paired run by
+# run, so they get more pairs.
 #
 # instr runs the bulk transfer of direct and shim under valgrind's
 # callgrind, at two sizes, and reports the user-space instructions per GiB
@@ -66,7 +67,7 @@ REPEATS=""
 OUT=""
 SETUPS="plain,direct,shim,shimcli,stunnel"
 WORKLOADS=""
-BULK_ROUNDS=""
+ROUNDS=""
 
 usage()
 {
@@ -78,7 +79,7 @@ while [ "$#" -gt 0 ]; do
     case $1 in
     --quick) QUICK=1 ;;
     --repeats) REPEATS=${2:?}; shift ;;
-    --bulk-rounds) BULK_ROUNDS=${2:?}; shift ;;
+    --rounds) ROUNDS=${2:?}; shift ;;
     --out) OUT=${2:?}; shift ;;
     --setups) SETUPS=${2:?}; shift ;;
     --workloads) WORKLOADS=${2:?}; shift ;;
@@ -90,12 +91,12 @@ done
 
 # Sizes.  --quick is the CI smoke run: seconds, tiny sizes, one repeat.
 if [ "$QUICK" = 1 ]; then
-    REPEATS=${REPEATS:-1} BULK_ROUNDS=${BULK_ROUNDS:-1}
+    REPEATS=${REPEATS:-1} ROUNDS=${ROUNDS:-1}
     WORKLOADS=${WORKLOADS:-bulk,ping,rr1k,rr16k,churn,churn_resumed,conc1,conc16,conc256,idle,epoll,epoll_idle,spawn}
     BULK=8m PING=200 RR1K=200 RR16K=100 CHURN=20 CONC_SECS=0.3 IDLE=20
     SPAWN=20 RUN_TIMEOUT=30
 else
-    REPEATS=${REPEATS:-3} BULK_ROUNDS=${BULK_ROUNDS:-5}
+    REPEATS=${REPEATS:-3} ROUNDS=${ROUNDS:-5}
     WORKLOADS=${WORKLOADS:-bulk,ping,rr1k,rr16k,churn,churn_resumed,conc1,conc16,conc256,idle,epoll,epoll_idle,spawn,instr}
     BULK=1g PING=20000 RR1K=10000 RR16K=5000 CHURN=1000 CONC_SECS=3
     IDLE=1000 SPAWN=300 RUN_TIMEOUT=180
@@ -553,7 +554,7 @@ CONF
 rounds()
 {
     case $1 in
-    bulk) echo "$BULK_ROUNDS" ;;
+    bulk | churn | churn_resumed) echo "$ROUNDS" ;;
     spawn | instr) echo 0 ;;
     *) echo 1 ;;
     esac
@@ -567,7 +568,7 @@ for w in "${workloads[@]}"; do
     done
 done
 total=$((total * REPEATS))
-log "$total runs: $REPEATS repeats of each workload ($BULK_ROUNDS rounds of bulk), setups interleaved"
+log "$total runs: $REPEATS repeats of each workload ($ROUNDS rounds of bulk and churn), setups interleaved"
 
 n=0
 for r in $(seq 1 "$REPEATS"); do
@@ -579,8 +580,8 @@ for r in $(seq 1 "$REPEATS"); do
             continue
         fi
         for k in $(seq 1 "$(rounds "$w")"); do
-            # Runs of one round are paired: bulk's rounds count as repeats
-            # of their own (r.k) for the ratios.
+            # Runs of one round are paired: the rounds of bulk and churn
+            # count as repeats of their own (r.k) for the ratios.
             rep=$r
             [ "$(rounds "$w")" -gt 1 ] && rep=$r.$k
             for s in "${setups[@]}"; do

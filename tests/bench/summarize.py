@@ -157,12 +157,17 @@ def main():
         table.append(row)
 
     extra = []
-    # How far bulk's paired ratios spread: the machine is shared.
-    for label, m in (("MB/s", "mb_per_s"), ("CPU s/GiB", "cpu_s_per_gib")):
-        sp = spread(data, "shim", "direct", "bulk", m)
+    # How far the paired ratios of the workloads run in rounds spread: the
+    # machine is shared.
+    for label, w, m in (("bulk MB/s", "bulk", "mb_per_s"),
+                        ("bulk CPU s/GiB", "bulk", "cpu_s_per_gib"),
+                        ("churn conn/s (full)", "churn", "conn_per_s"),
+                        ("churn conn/s (resumed)", "churn_resumed",
+                         "conn_per_s")):
+        sp = spread(data, "shim", "direct", w, m)
         if sp is not None:
-            extra.append("bulk %s shim/direct: %s" % (label, sp))
-            summary["ratios"]["bulk"][m]["spread"] = sp
+            extra.append("%s shim/direct: %s" % (label, sp))
+            summary["ratios"].setdefault(w, {}).setdefault(m, {})["spread"] = sp
 
     # Instructions per GiB: a count, not a time.
     ins = instructions(data)
