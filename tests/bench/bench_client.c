@@ -150,10 +150,11 @@ server_stats(unsigned long long *hs, unsigned long long *res)
     tr_close(c);
 }
 
+/* others_cpu is the CPU time of the --watch'd processes, in seconds. */
 static double
-watched_cpu(void)
+others_cpu(void)
 {
-    double sum = self_cpu_sec();
+    double sum = 0;
     int i;
 
     for (i = 0; i < opt.n_watch; i++) {
@@ -164,6 +165,13 @@ watched_cpu(void)
         sum += t;
     }
     return sum;
+}
+
+/* watched_cpu is the CPU time of this process and the --watch'd ones. */
+static double
+watched_cpu(void)
+{
+    return self_cpu_sec() + others_cpu();
 }
 
 static long
@@ -428,7 +436,7 @@ run_conc(void)
         }
     }
     pthread_barrier_wait(&conc_barrier);
-    others0 = watched_cpu() - self_cpu_sec();
+    others0 = others_cpu();
     start = now_sec();
     conc_deadline = start + opt.duration;
     pthread_barrier_wait(&conc_barrier);
@@ -441,7 +449,7 @@ run_conc(void)
         nlat += th[k].n;
     }
     secs = now_sec() - start;
-    others = watched_cpu() - self_cpu_sec() - others0;
+    others = others_cpu() - others0;
     all = malloc((nlat ? nlat : 1) * sizeof *all);
     nlat = 0;
     for (k = 0; k < opt.threads; k++) {

@@ -63,10 +63,14 @@ def med(data, s, w, m):
     return median(data.get((s, w, m), {}).values())
 
 
+def ratios(va, vb):
+    """va/vb for each repeat that both {repeat: value} have."""
+    return [va[r] / vb[r] for r in va if r in vb and vb[r]]
+
+
 def paired_ratios(data, a, b, w, m):
     """a/b for each repeat that has both."""
-    va, vb = data.get((a, w, m), {}), data.get((b, w, m), {})
-    return [va[r] / vb[r] for r in va if r in vb and vb[r]]
+    return ratios(data.get((a, w, m), {}), data.get((b, w, m), {}))
 
 
 def paired(data, a, b, w, m):
@@ -206,9 +210,8 @@ def main():
     # side's CPU per request (server and proxies) beside them over that of
     # the busy connection alone, paired per repeat.
     for s in setups:
-        a = data.get((s, "epoll_idle", "others_cpu_us_per_req"), {})
-        b = data.get((s, "epoll", "others_cpu_us_per_req"), {})
-        r = median([a[k] / b[k] for k in a if k in b and b[k]])
+        r = median(ratios(data.get((s, "epoll_idle", "others_cpu_us_per_req"), {}),
+                          data.get((s, "epoll", "others_cpu_us_per_req"), {})))
         n_idle = med(data, s, "epoll_idle", "idle")
         if r is not None:
             extra.append("%s epoll server: CPU per request of 1 busy connection"
